@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import sigmoid, softplus
+from .activations import sigmoid
 from ._validation import as_float_array, check_finite, check_labels, check_same_shape
 
 
@@ -68,7 +68,10 @@ def binary_cross_entropy_with_logits(logits, y):
         bad = y[(y != 0) & (y != 1)][0]
         raise ValueError(f"y must hold binary labels 0 or 1, got {bad}")
     n = z.shape[0]
-    loss = _finite_or_explain(np.sum(softplus(z) - y * z) / n, logits=z)
+    # softplus(z) - y z written as max(z, 0) - y z + log1p(e^{-|z|}): the first two terms
+    # cancel exactly (for y = 1, z > 0), so no precision is lost to subtracting large numbers.
+    per_example = np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))
+    loss = _finite_or_explain(np.sum(per_example) / n, logits=z)
     return loss, (sigmoid(z) - y) / n
 
 
