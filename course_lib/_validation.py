@@ -10,6 +10,8 @@ batch. Checks for NaN, which cost a pass over the data, are left to the places t
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -79,3 +81,27 @@ def check_finite(x: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} contains {x[index]} at index {index}: "
                          f"inputs must be finite (a NaN usually means training diverged; "
                          f"try a smaller learning rate)")
+
+
+def check_number(value, name: str, *, low: float, high: float = math.inf,
+                  low_open: bool = False, high_open: bool = True) -> float:
+    """Return ``value`` as a Python float, or raise a ValueError naming ``name``.
+
+    Python floats keep float32 arrays in float32 (a numpy float64 scalar would promote them).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if math.isnan(value) or too_low or too_high:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{name} must be in {left}{low}, {high}{right}, got {value}")
+    return value
+
+
+def check_count(value, name: str) -> int:
+    """Return ``value`` as an int >= 1 (a number of epochs), or raise a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer number of epochs, got {value!r}")
+    return int(value)

@@ -18,7 +18,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import losses as losses_module
+from .activations import softmax
 from .data import iterate_minibatches
+from .model_selection import train_test_split
 from .nn import Module, mlp
 from .optim import OPTIMIZERS, Optimizer
 from .regularization import EarlyStopping
@@ -125,10 +127,18 @@ def fit(model: Module, X, y, *, loss="softmax_cross_entropy", optimizer="sgd", l
         start = time.perf_counter()
         total_loss = total_correct = 0.0
         for Xb, yb in iterate_minibatches(X, y, batch_size, shuffle=True, seed=rng):
-            scores = model.forward(Xb)
-            value, dscores = loss_fn(scores, yb)
-            model.backward(dscores)
-            optimizer.step()
+            # A diverging run overflows somewhere inside the network or the loss; rather than a
+            # stream of numpy warnings, stop at the first batch that is no longer finite.
+            with np.errstate(over="ignore", invalid="ignore"):
+                scores = model.forward(Xb)
+                value, dscores = (loss_fn(scores, yb) if np.isfinite(scores).all()
+                                  else (np.inf, None))
+                if not np.isfinite(value):
+                    raise FloatingPointError(
+                        f"training diverged in epoch {epoch}: the loss is no longer finite; "
+                        f"lower the learning rate (now {optimizer.lr:g})")
+                model.backward(dscores)
+                optimizer.step()
             total_loss += value * len(Xb)
             if is_classification:
                 total_correct += _accuracy(scores, yb) * len(Xb)
@@ -145,9 +155,6 @@ def fit(model: Module, X, y, *, loss="softmax_cross_entropy", optimizer="sgd", l
         history.seconds.append(time.perf_counter() - start)
         bar.set_postfix(loss=f"{history.train_loss[-1]:.4f}",
                         **({"val_loss": f"{monitored:.4f}"} if validation_data else {}))
-        if not np.isfinite(history.train_loss[-1]):
-            raise FloatingPointError(f"training diverged at epoch {epoch} (loss "
-                                     f"{history.train_loss[-1]}): lower the learning rate")
         if schedule is not None:
             schedule.step(monitored)
         if early_stopping is not None and early_stopping.update(monitored, model):
@@ -178,15 +185,13 @@ class MLPClassifier:
         self.seed, self.progress = seed, progress
 
     def fit(self, X, y, validation_data=None):
-        from .model_selection import train_val_split
-
         X = as_float_array(X, "X", ndim=2)
         y = np.asarray(y)
         self.classes_, y_index = np.unique(y, return_inverse=True)
         rng = np.random.default_rng(self.seed)
         if self.early_stopping and validation_data is None:
-            X, X_val, y_index, y_val = train_val_split(
-                X, y_index, val_size=self.validation_fraction, stratify=True, seed=rng)
+            X, X_val, y_index, y_val = train_test_split(
+                X, y_index, test_size=self.validation_fraction, stratify=True, seed=rng)
             validation_data = (X_val, y_val)
         elif validation_data is not None:
             validation_data = (validation_data[0],
@@ -204,8 +209,6 @@ class MLPClassifier:
         return predict(self.model_, X)
 
     def predict_proba(self, X) -> np.ndarray:
-        from .activations import softmax
-
         return softmax(self.decision_function(X))
 
     def predict(self, X) -> np.ndarray:
