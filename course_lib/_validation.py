@@ -100,8 +100,8 @@ def check_number(value, name: str, *, low: float, high: float = math.inf,
     return value
 
 
-def check_count(value, name: str) -> int:
-    """Return ``value`` as an int >= 1 (a number of epochs), or raise a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer number of epochs, got {value!r}")
+def check_count(value, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int >= ``minimum`` (a size, a number of epochs), or raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)

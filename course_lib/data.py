@@ -26,20 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import ShapeError, as_float_array, check_labels, check_width
+from ._validation import (ShapeError, as_float_array, check_count, check_labels,
+                          check_number, check_width)
 from .model_selection import train_test_split
-
-
-def _check_count(n, name: str = "n", minimum: int = 1) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {n!r}")
-    return int(n)
-
-
-def _check_noise(noise) -> float:
-    if not noise >= 0:  # also rejects NaN
-        raise ValueError(f"noise must be >= 0, got {noise!r}")
-    return float(noise)
 
 
 def _class_sizes(n: int, n_classes: int) -> np.ndarray:
@@ -71,7 +60,7 @@ def xor(n: int = 4, noise: float = 0.0, *, seed=None):
 
     Returns X (n, 2) float64, y (n,) int64.
     """
-    n, noise = _check_count(n), _check_noise(noise)
+    n, noise = check_count(n, "n"), check_number(noise, "noise", low=0.0)
     corners = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     X = corners[np.arange(n) % 4]
     y = (X[:, 0] != X[:, 1]).astype(np.int64)
@@ -86,7 +75,7 @@ def moons(n: int = 200, noise: float = 0.1, *, seed=None):
 
     Returns X (n, 2) float64, y (n,) int64 (ceil(n/2) of class 0).
     """
-    n, noise = _check_count(n, minimum=2), _check_noise(noise)
+    n, noise = check_count(n, "n", minimum=2), check_number(noise, "noise", low=0.0)
     outer, inner = (np.linspace(0, np.pi, size) for size in _class_sizes(n, 2))
     parts = [np.column_stack([np.cos(outer), np.sin(outer)]),
              np.column_stack([1 - np.cos(inner), 0.5 - np.sin(inner)])]
@@ -100,7 +89,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, *, seed=None
 
     Returns X (n, 2) float64, y (n,) int64 (ceil(n/2) of class 0).
     """
-    n, noise = _check_count(n, minimum=2), _check_noise(noise)
+    n, noise = check_count(n, "n", minimum=2), check_number(noise, "noise", low=0.0)
     if not 0 < factor < 1:
         raise ValueError(f"factor must be in (0, 1), got {factor!r}")
     parts = []
@@ -119,7 +108,7 @@ def two_spirals(n: int = 200, noise: float = 0.05, *, turns: float = 1.5, seed=N
 
     Returns X (n, 2) float64 in about [-1, 1]^2, y (n,) int64 (ceil(n/2) of class 0).
     """
-    n, noise = _check_count(n, minimum=2), _check_noise(noise)
+    n, noise = check_count(n, "n", minimum=2), check_number(noise, "noise", low=0.0)
     rng = np.random.default_rng(seed)
     parts = []
     for label, size in enumerate(_class_sizes(n, 2)):
@@ -138,10 +127,10 @@ def blobs(n: int = 300, centers=3, std=1.0, *, n_features: int = 2, seed=None):
 
     Returns X (n, D) float64, y (n,) int64 with labels 0..K-1 (sizes differ by at most 1).
     """
-    n = _check_count(n)
+    n = check_count(n, "n")
     rng = np.random.default_rng(seed)
     if isinstance(centers, (int, np.integer)):
-        k, d = _check_count(centers, "centers"), _check_count(n_features, "n_features")
+        k, d = check_count(centers, "centers"), check_count(n_features, "n_features")
         centers = rng.uniform(-10.0, 10.0, size=(k, d))
     centers = as_float_array(centers, "centers", ndim=2)
     stds = np.broadcast_to(as_float_array(std, "std"), (len(centers),))
@@ -181,7 +170,7 @@ def function_1d(target="sine", n: int = 200, noise: float = 0.0, *,
 
     Returns x (n, 1) float64, y (n, 1) float64.
     """
-    n, noise = _check_count(n), _check_noise(noise)
+    n, noise = check_count(n, "n"), check_number(noise, "noise", low=0.0)
     if isinstance(target, str):
         if target not in FUNCTIONS_1D:
             raise ValueError(f"unknown target {target!r}; choose from {sorted(FUNCTIONS_1D)} "
@@ -214,7 +203,7 @@ def polynomial_regression(n: int = 10, noise: float = 0.5, *,
 
     Returns x (n, 1) float64, y (n, 1) float64.
     """
-    n, noise = _check_count(n), _check_noise(noise)
+    n, noise = check_count(n, "n"), check_number(noise, "noise", low=0.0)
     coefficients = as_float_array(coefficients, "coefficients", ndim=1)
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, size=(n, 1))
@@ -231,7 +220,7 @@ def polynomial_features(x, degree: int):
     x = as_float_array(x, "x", ndim=(1, 2))
     if x.ndim == 2:
         check_width(x, 1, "x", "polynomial_features")
-    degree = _check_count(degree, "degree", minimum=0)
+    degree = check_count(degree, "degree", minimum=0)
     return np.vander(x.reshape(-1), degree + 1, increasing=True)
 
 
@@ -315,7 +304,7 @@ def load_mnist1d(*, seed: int = 42, n_samples: int = 5000) -> Dataset:
 
     Returns a ``Dataset``: X_train (0.8 n_samples, 40) float64, y_train, X_test, y_test.
     """
-    seed, n_samples = int(seed), _check_count(n_samples, "n_samples", minimum=10)
+    seed, n_samples = int(seed), check_count(n_samples, "n_samples", minimum=10)
     X_train, y_train, X_test, y_test = (a.copy() for a in _mnist1d_arrays(seed, n_samples))
     return Dataset("mnist1d", X_train, y_train, X_test, y_test, 10,
                    "MNIST-1D: 1-D signals of length 40 built from 10 digit templates by random "
@@ -402,7 +391,7 @@ def iterate_minibatches(X, y, batch_size: int, shuffle: bool = True, seed=None):
     if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
         raise ShapeError(f"X and y must have the same number of examples, got shapes "
                          f"{X.shape} and {y.shape}")
-    batch_size = _check_count(batch_size, "batch_size")
+    batch_size = check_count(batch_size, "batch_size")
     order = np.random.default_rng(seed).permutation(len(X)) if shuffle else np.arange(len(X))
     for start in range(0, len(X), batch_size):
         batch = order[start:start + batch_size]
