@@ -44,8 +44,10 @@ def setup() -> None:
 
 
 def build_book(extra: list[str]) -> int:
-    # -W: warnings are errors; -n: nitpicky cross-references; --keep-going: report them all.
-    return run(BIN / "jupyter-book", "build", ".", "--builder", "html",
+    # -W: warnings are errors; -n: nitpicky cross-references; --keep-going: report them all;
+    # --all: re-read every page, so a warning on an unchanged page is not silently skipped
+    # (notebook outputs still come from the execution cache, so this costs about a second).
+    return run(BIN / "jupyter-book", "build", ".", "--builder", "html", "--all",
                "-W", "-n", "--keep-going", *extra)
 
 

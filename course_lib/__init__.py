@@ -15,6 +15,7 @@ One concept per module, in the order the book teaches them:
     data          offline datasets, standardization, one-hot encoding, mini-batches
     gradcheck     finite-difference gradient checking
     training      the fit loop and its history
+    diagnostics   per-layer activations and gradients (vanishing gradients, dead units)
     plots         decision boundaries, learning curves, histograms, function fits
 
 Everything is float64 by default; every public function documents its shapes.

@@ -115,8 +115,9 @@ class Linear(Module):
         out, self._cache = layers.linear_forward(x, self.W.value, self.b.value)
         return out
 
-    def backward(self, dout):
-        dx, self.W.grad, self.b.grad = layers.linear_backward(dout, self._cache)
+    def backward(self, dout, input_grad: bool = True):
+        """Write W.grad and b.grad; return dL/dx, or None if ``input_grad`` is False."""
+        dx, self.W.grad, self.b.grad = layers.linear_backward(dout, self._cache, input_grad)
         return dx
 
     def parameters(self):
@@ -271,10 +272,17 @@ class Sequential(Module):
             x = m.forward(x)
         return x
 
-    def backward(self, dout):
-        for m in reversed(self.modules):
-            dout = m.backward(dout)
-        return dout
+    def backward(self, dout, input_grad: bool = True):
+        """Backpropagate ``dout`` through the modules in reverse order and return dL/dx.
+
+        A training loop passes ``input_grad=False``: x is then the data, whose gradient nobody
+        reads, so a first Linear layer skips computing it (as PyTorch does for inputs that do
+        not require grad), and None is returned.
+        """
+        for i, m in reversed(list(enumerate(self.modules))):
+            skip_dx = i == 0 and not input_grad and isinstance(m, Linear)
+            dout = m.backward(dout, input_grad=False) if skip_dx else m.backward(dout)
+        return dout if input_grad else None
 
     def parameters(self):
         return [p for m in self.modules for p in m.parameters()]

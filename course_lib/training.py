@@ -21,7 +21,7 @@ from . import losses as losses_module
 from .activations import softmax
 from .data import iterate_minibatches
 from .model_selection import train_test_split
-from .nn import Module, mlp
+from .nn import Module, Sequential, mlp
 from .optim import OPTIMIZERS, Optimizer
 from .regularization import EarlyStopping
 from ._validation import as_float_array
@@ -118,6 +118,9 @@ def fit(model: Module, X, y, *, loss="softmax_cross_entropy", optimizer="sgd", l
     if early_stopping is not None and validation_data is None:
         raise ValueError("early stopping monitors the validation loss: pass validation_data")
 
+    # Nobody needs the gradient with respect to the data: a Sequential model then skips its
+    # first layer's dL/dx, as costly as that layer's dW (PyTorch skips it too).
+    backward_options = {"input_grad": False} if isinstance(model, Sequential) else {}
     rng = np.random.default_rng(seed)
     history = History()
     model.train()
@@ -137,7 +140,7 @@ def fit(model: Module, X, y, *, loss="softmax_cross_entropy", optimizer="sgd", l
                     raise FloatingPointError(
                         f"training diverged in epoch {epoch}: the loss is no longer finite; "
                         f"lower the learning rate (now {optimizer.lr:g})")
-                model.backward(dscores)
+                model.backward(dscores, **backward_options)
                 optimizer.step()
             total_loss += value * len(Xb)
             if is_classification:
