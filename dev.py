@@ -52,7 +52,9 @@ def build_book(extra: list[str]) -> int:
 
 
 def test(extra: list[str]) -> int:
-    code = run(PYTHON, "-m", "pytest", *extra)
+    # One worker per core unless the caller chose (-n 0 runs in this process).
+    parallel = [] if any(a.startswith("-n") for a in extra) else ["-n", "auto"]
+    code = run(PYTHON, "-m", "pytest", *parallel, *extra)
     if code == 5:  # pytest found nothing to run: that is a failure, not a pass
         print("pytest collected no tests", file=sys.stderr)
     return code
