@@ -113,11 +113,15 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # the browser closing a connection early is not a test failure
+
+
 @pytest.fixture(scope="session")
 def server(site: Path) -> str:
     """Base URL (ending in /) of the built site, served from a thread on 127.0.0.1."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            partial(_QuietHandler, directory=str(site)))
+    httpd = _QuietServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(site)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/"
