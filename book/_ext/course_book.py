@@ -23,6 +23,7 @@ broken ``course_lib`` fails the build) instead of showing yesterday's outputs.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from html.parser import HTMLParser
@@ -184,6 +185,9 @@ def finish(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    # The pages' kernels inherit this: their networks are small, and OpenBLAS threads that
+    # compete for the cores with anything else running make small products far slower.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     app.connect("config-inited", configure)
     app.connect("builder-inited", warm_matplotlib_font_cache)
     app.connect("build-finished", finish)
