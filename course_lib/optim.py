@@ -157,7 +157,7 @@ class Momentum(Optimizer):
         w += v
 
 
-class Nesterov(Optimizer):
+class Nesterov(Momentum):
     """Nesterov's accelerated gradient, mu = ``momentum`` in [0, 1).
 
     Nesterov momentum (in the form of Sutskever et al., 2013) evaluates the gradient at the
@@ -175,12 +175,6 @@ class Nesterov(Optimizer):
     i.e. a momentum step followed by a further step of mu * v in the new direction.
     Default lr = 0.01, momentum = 0.9.
     """
-
-    def __init__(self, params, lr: float = 0.01, momentum: float = 0.9,
-                 weight_decay: float = 0.0, *, decay_all: bool = False):
-        super().__init__(params, lr, weight_decay, decay_all=decay_all)
-        self.momentum = check_number(momentum, "momentum", low=0.0, high=1.0)
-        self.velocities = self._state()
 
     def _update(self, i, w, g, tmp):
         v = self.velocities[i]
