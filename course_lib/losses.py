@@ -53,7 +53,7 @@ def softmax_cross_entropy(logits, y):
 def binary_cross_entropy_with_logits(logits, y):
     """Logistic (logit) loss for binary labels y in {0, 1}.
 
-    Shapes: logits (N,) or (N, 1), y of the same shape. Returns (loss, dlogits).
+    Shapes: logits (N,) or (N, 1), y (N,) or the shape of logits. Returns (loss, dlogits).
 
         loss = (1/N) sum_i [softplus(z_i) - y_i z_i]
              = -(1/N) sum_i [y_i log sigma(z_i) + (1 - y_i) log(1 - sigma(z_i))]
@@ -63,6 +63,8 @@ def binary_cross_entropy_with_logits(logits, y):
     """
     z = as_float_array(logits, "logits", ndim=(1, 2))
     y = as_float_array(y, "y")
+    if z.ndim == 2 and z.shape[1] == 1 and y.shape == z.shape[:1]:
+        y = y[:, None]  # labels (N,) for a model with one output unit (N, 1)
     check_same_shape(y, z, "y", "logits")
     if y.size and not np.all((y == 0) | (y == 1)):
         bad = y[(y != 0) & (y != 1)][0]

@@ -14,6 +14,11 @@ A reader must be able to open the built book with no internet connection, so:
   its one-time "building the font cache" notice is not printed to a cell's stderr (which the
   book's configuration treats as an error).
 
+Each chapter links to its assignment: the student versions are generated with nbgrader (by
+``autograder.course.release``, the instructor's own release step) into ``book/_generated/``,
+which git ignores and Sphinx does not parse, so a page can offer them with
+``{download}`notebook <_generated/02-activations/activations.ipynb>```.
+
 Pages execute at build time and their outputs are cached (``execute_notebooks: cache``), but
 the cache only knows the pages' own code. A page's figures and numbers also depend on
 ``course_lib``, the figure style and the numerical libraries, so the cache lives in a folder
@@ -170,6 +175,13 @@ def configure(app: Sphinx, config: Config) -> None:
         config.nb_execution_cache_path = str(current)
 
 
+def release_assignments(app: Sphinx, config: Config) -> None:
+    from autograder.course import release
+
+    root = Path(app.srcdir)
+    release(root / "book" / "_generated", course_dir=root / "assignments")
+
+
 def warm_matplotlib_font_cache(app: Sphinx) -> None:
     import matplotlib.font_manager  # noqa: F401  (importing it builds the cache if missing)
 
@@ -189,6 +201,7 @@ def setup(app: Sphinx) -> dict:
     # compete for the cores with anything else running make small products far slower.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     app.connect("config-inited", configure)
+    app.connect("config-inited", release_assignments)
     app.connect("builder-inited", warm_matplotlib_font_cache)
     app.connect("build-finished", finish)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -6,44 +6,17 @@ correct answer written differently). One ``nbgrader autograde`` run grades them 
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
-COURSE = ROOT / "assignments"
 SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILINE)
-
-
-def assignments() -> list[str]:
-    return sorted(p.name for p in (COURSE / "source").iterdir() if p.is_dir())
 
 
 def notebook_path(course: Path, folder: str, assignment: str) -> Path:
     (path,) = (course / folder / assignment).glob("*.ipynb")
     return path
-
-
-def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run nbgrader in ``course``; its tools (alembic, jupyter) come from this interpreter's env."""
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-               OPENBLAS_NUM_THREADS="1")
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
-                            capture_output=True, text=True, timeout=900)
-    if result.returncode:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def copy_course(destination: Path) -> Path:
-    shutil.copytree(COURSE, destination, ignore=shutil.ignore_patterns(
-        "release", "submitted", "autograded", "feedback", "gradebook.db"))
-    return destination
 
 
 def solution_code(source_nb) -> dict[str, str]:

@@ -7,9 +7,11 @@ import json
 import nbformat
 import pytest
 
+from autograder.course import assignments, copy_course, run_nbgrader
+
 from . import harness
 
-ASSIGNMENTS = harness.assignments()
+ASSIGNMENTS = assignments()
 
 
 def variants(assignment: str):
@@ -21,8 +23,8 @@ def variants(assignment: str):
 def graded(request, tmp_path_factory):
     """One course copy per assignment: released, every submission written, one autograde."""
     assignment = request.param
-    course = harness.copy_course(tmp_path_factory.mktemp(assignment) / "course")
-    harness.nbgrader(course, "generate_assignment", assignment, "--force")
+    course = copy_course(tmp_path_factory.mktemp(assignment) / "course")
+    run_nbgrader(course, "generate_assignment", assignment, "--force")
     source = nbformat.read(harness.notebook_path(course, "source", assignment), as_version=4)
     solution = harness.solution_code(source)
     module = variants(assignment)
@@ -32,7 +34,7 @@ def graded(request, tmp_path_factory):
         harness.submit(course, assignment, f"buggy{i}", {**solution, **cells})
     for i, cells in enumerate(module.CORRECT.values()):
         harness.submit(course, assignment, f"correct{i}", {**solution, **cells})
-    harness.nbgrader(course, "autograde", assignment, "--force")
+    run_nbgrader(course, "autograde", assignment, "--force")
     return assignment, course, source, module, harness.scores(course, assignment)
 
 

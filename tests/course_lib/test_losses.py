@@ -102,3 +102,12 @@ def test_loss_is_mean_over_batch():
     loss2, grad2 = losses.softmax_cross_entropy(np.vstack([logits, logits]), np.concatenate([y, y]))
     assert loss2 == pytest.approx(loss)
     np.testing.assert_allclose(grad2[:4], grad / 2)
+
+
+def test_binary_labels_may_be_a_vector_for_one_output_unit():
+    z = np.array([[2.0], [-1.0], [0.5]])
+    y = np.array([1.0, 0.0, 1.0])
+    loss, grad = losses.binary_cross_entropy_with_logits(z, y)
+    loss2, grad2 = losses.binary_cross_entropy_with_logits(z, y[:, None])
+    assert loss == loss2 and grad.shape == (3, 1)
+    np.testing.assert_array_equal(grad, grad2)
