@@ -202,7 +202,7 @@ def _column(history, name: str, default):
 # --- inside the network ----------------------------------------------------------------------
 
 _KIND_LABELS = {"activations": ("activation value", "Activations per layer"),
-                "gradients": ("back-propagated gradient $\\partial L / \\partial s$",
+                "gradients": ("back-propagated gradient $\\partial L / \\partial a$",
                               "Back-propagated gradients per layer"),
                 "weight_gradients": ("weight gradient $\\partial L / \\partial W$",
                                      "Weight gradients per layer")}
