@@ -159,9 +159,7 @@ class PageVisit:
         self.page = context.new_page()
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
-        self.page.on("requestfailed",
-                     lambda r: self.failed.append(f"{r.url} ({r.failure})")
-                     if self._is_local(r.url) else None)
+        self.page.on("requestfailed", self._request_failed)
         self.page.on("response", lambda r: self.failed.append(f"{r.url} (HTTP {r.status})")
                      if r.status >= 400 else None)
 
@@ -169,6 +167,12 @@ class PageVisit:
         parts = urlsplit(url)
         return (parts.scheme, parts.netloc) == (self.base.scheme, self.base.netloc) \
             or parts.scheme in ("data", "blob", "about")
+
+    def _request_failed(self, request):
+        # ERR_ABORTED is the browser cancelling a page's pending loads (MathJax fonts, say)
+        # because the test navigated on; a missing file shows as an HTTP 404 response instead.
+        if self._is_local(request.url) and request.failure != "net::ERR_ABORTED":
+            self.failed.append(f"{request.url} ({request.failure})")
 
     def _route(self, route):
         if self._is_local(route.request.url):
