@@ -167,18 +167,28 @@ class Activation(Node):
         return f"Activation({self.name!r}, shape={self.value.shape})"
 
 
-class SoftmaxCrossEntropy(Node):
-    """Mean cross-entropy of softmax(logits) against labels (``losses.softmax_cross_entropy``).
-    logits (N, C), y (N,) integer labels -> a scalar. Labels are discrete: they get no gradient.
-    """
+class LabelLoss(Node):
+    """A loss of logits against labels, ``loss_fn`` from course_lib.losses -> a scalar.
+    Labels are discrete: they get no gradient."""
+    loss_fn = None
 
     def forward(self):
         logits, y = self.parents
-        loss, self._dlogits = losses.softmax_cross_entropy(logits.value, y.value)
+        loss, self._dlogits = type(self).loss_fn(logits.value, y.value)
         self.value = np.asarray(loss)
 
     def backward(self):
         self.parents[0].grad += self.grad * self._dlogits
+
+
+class SoftmaxCrossEntropy(LabelLoss):
+    """Mean cross-entropy of softmax(logits) against labels: logits (N, C), y (N,) integers."""
+    loss_fn = losses.softmax_cross_entropy
+
+
+class BinaryCrossEntropy(LabelLoss):
+    """Mean logit loss of a logistic unit: logits (N,) or (N, 1), y of 0s and 1s."""
+    loss_fn = losses.binary_cross_entropy_with_logits
 
 
 class MSE(Node):

@@ -33,7 +33,12 @@ CLASSIFICATION_LOSSES = {"softmax_cross_entropy", "multiclass_hinge",
 
 @dataclass
 class History:
-    """Per-epoch record of a training run; ``history["val_loss"]`` gives one column."""
+    """Per-epoch record of a training run; ``history["val_loss"]`` gives one column.
+
+    ``train_loss`` and ``train_accuracy`` average the mini-batches of the epoch as they were
+    trained on (in training mode, while the parameters moved): cheap, and the usual convention,
+    but not the loss of the final parameters, which ``evaluate`` gives.
+    """
     epoch: list = field(default_factory=list)
     train_loss: list = field(default_factory=list)
     train_accuracy: list = field(default_factory=list)
@@ -51,12 +56,16 @@ class History:
         return len(self.epoch)
 
 
-def _resolve_loss(loss):
+def _resolve_loss(loss, classification: bool | None = None):
+    """(loss function, whether accuracy applies); ``classification`` overrides the guess, which
+    a loss function of one's own needs (its name says nothing)."""
     if callable(loss):
-        return loss, getattr(loss, "__name__", "") in CLASSIFICATION_LOSSES
-    if loss not in losses_module.LOSSES:
+        function, name = loss, getattr(loss, "__name__", "")
+    elif loss in losses_module.LOSSES:
+        function, name = losses_module.LOSSES[loss], loss
+    else:
         raise ValueError(f"unknown loss {loss!r}; choose from {sorted(losses_module.LOSSES)}")
-    return losses_module.LOSSES[loss], loss in CLASSIFICATION_LOSSES
+    return function, (name in CLASSIFICATION_LOSSES if classification is None else classification)
 
 
 def _accuracy(scores: np.ndarray, y: np.ndarray) -> float:
@@ -77,9 +86,11 @@ def predict(model: Module, X, batch_size: int = 1024) -> np.ndarray:
         model.train(was_training)
 
 
-def evaluate(model: Module, X, y, loss="softmax_cross_entropy", batch_size: int = 1024):
-    """Return (mean loss, accuracy) of the model on (X, y); accuracy is None for regression."""
-    loss_fn, is_classification = _resolve_loss(loss)
+def evaluate(model: Module, X, y, loss="softmax_cross_entropy", batch_size: int = 1024,
+             classification: bool | None = None):
+    """Return (mean loss, accuracy) of the model on (X, y); accuracy is None for regression
+    (see ``fit`` for ``classification``)."""
+    loss_fn, is_classification = _resolve_loss(loss, classification)
     scores = predict(model, X, batch_size)
     value, _ = loss_fn(scores, y)
     return value, (_accuracy(scores, np.asarray(y)) if is_classification else None)
@@ -88,7 +99,7 @@ def evaluate(model: Module, X, y, loss="softmax_cross_entropy", batch_size: int 
 def fit(model: Module, X, y, *, loss="softmax_cross_entropy", optimizer="sgd", lr: float = 0.1,
         weight_decay: float = 0.0, epochs: int = 10, batch_size: int = 32,
         validation_data=None, early_stopping=None, schedule=None, seed=None,
-        progress: bool | None = None) -> History:
+        progress: bool | None = None, classification: bool | None = None) -> History:
     """Train ``model`` on X (N, D) and y (N,) or (N, K) with mini-batch gradient descent.
 
     - ``loss``: a name from ``course_lib.losses.LOSSES`` or a function (scores, y) -> (loss, grad).
@@ -101,8 +112,9 @@ def fit(model: Module, X, y, *, loss="softmax_cross_entropy", optimizer="sgd", l
       is called once per epoch with the validation loss (or training loss without validation).
     - ``seed``: fixes the order of mini-batches (the model's own seed fixes its initialization).
     - ``progress``: a tqdm bar over epochs; by default shown only on a terminal.
+    - ``classification``: whether to record accuracy; guessed from the loss's name by default.
     """
-    loss_fn, is_classification = _resolve_loss(loss)
+    loss_fn, is_classification = _resolve_loss(loss, classification)
     X = as_float_array(X, "X", ndim=2)
     y = np.asarray(y)
     if len(y) != len(X):
@@ -151,7 +163,8 @@ def fit(model: Module, X, y, *, loss="softmax_cross_entropy", optimizer="sgd", l
         history.lr.append(optimizer.lr)
         monitored = history.train_loss[-1]
         if validation_data is not None:
-            val_loss, val_acc = evaluate(model, *validation_data, loss=loss)
+            val_loss, val_acc = evaluate(model, *validation_data, loss=loss,
+                                        classification=is_classification)
             history.val_loss.append(val_loss)
             history.val_accuracy.append(val_acc)
             monitored = val_loss

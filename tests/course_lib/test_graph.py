@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from course_lib import losses, nn
 from course_lib._validation import ShapeError
 from course_lib.gradcheck import check_gradient
-from course_lib.graph import (MSE, Activation, Add, Input, MatMul, Mul, Param,
+from course_lib.graph import (MSE, Activation, Add, BinaryCrossEntropy, Input, MatMul, Mul, Param,
                               SoftmaxCrossEntropy, Sum, backprop, fprop, mlp_graph,
                               topological_order)
 
@@ -217,3 +217,15 @@ def test_clear_errors():
         Param(np.array(["a"]))
     with pytest.raises(ValueError, match="one bias per weight"):
         mlp_graph(np.ones((2, 3)), [0, 1], [Param(np.ones((3, 2)))], [])
+
+
+def test_a_logistic_unit_as_a_flow_graph():
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((6, 3)), (rng.random(6) < 0.5).astype(float)
+    w, b = Param(rng.standard_normal((3, 1))), Param(np.zeros(1))  # logits (6, 1), labels (6,)
+    loss = BinaryCrossEntropy(Add(MatMul(Input(X), w), b), Input(y))
+    backprop(loss)
+    expected, dz = losses.binary_cross_entropy_with_logits(X @ w.value + b.value, y)
+    assert float(loss.value) == pytest.approx(expected)
+    np.testing.assert_allclose(w.grad, X.T @ dz)
+    assert b.grad[0] == pytest.approx(dz.sum())

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from course_lib import data, nn, optim, training
+from course_lib import data, losses, nn, optim, training
 from course_lib.regularization import EarlyStopping
 
 
@@ -109,3 +109,17 @@ def test_mlp_classifier_has_the_scikit_learn_interface(moons):
     stopped = training.MLPClassifier(hidden=(16,), epochs=500, lr=1e-2, early_stopping=5,
                                      seed=0).fit(X, y)
     assert stopped.history_.stopped_early
+
+
+def test_a_loss_of_ones_own_can_be_declared_a_classification_loss(moons):
+    X, y, Xv, yv = moons
+
+    def my_cross_entropy(scores, labels):
+        return losses.softmax_cross_entropy(scores, labels)
+
+    model = nn.mlp([2, 8, 2], seed=0)
+    guessed = training.fit(model, X, y, loss=my_cross_entropy, epochs=2, validation_data=(Xv, yv))
+    assert guessed.train_accuracy == [None, None] and guessed.val_accuracy == [None, None]
+    declared = training.fit(model, X, y, loss=my_cross_entropy, epochs=2,
+                            validation_data=(Xv, yv), classification=True)
+    assert all(0 <= a <= 1 for a in declared.train_accuracy + declared.val_accuracy)
