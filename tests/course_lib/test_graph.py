@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from course_lib import losses, nn
 from course_lib._validation import ShapeError
 from course_lib.gradcheck import check_gradient
-from course_lib.graph import (MSE, Activation, Add, BinaryCrossEntropy, Input, MatMul, Mul, Param,
-                              SoftmaxCrossEntropy, Sum, backprop, fprop, mlp_graph,
+from course_lib.graph import (MSE, Activation, Add, BinaryCrossEntropy, Input, MatMul, Mul,
+                              Param, SoftmaxCrossEntropy, Sum, backprop, fprop, mlp_graph,
                               topological_order)
 
 rng = np.random.default_rng(0)
