@@ -1,0 +1,39 @@
+"""The instructor's command line: ``python -m autograder <command> ...``.
+
+    python -m autograder release [ASSIGNMENT ...] [--output DIR]
+        write the student versions (all assignments by default) to DIR (default: release/)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import course
+
+
+def _release(args) -> int:
+    known = course.assignments()
+    unknown = [name for name in args.assignments if name not in known]
+    if unknown:
+        print(f"unknown assignment(s) {', '.join(unknown)}; the course has: {', '.join(known)}",
+              file=sys.stderr)
+        return 2
+    for name, notebook in course.release(Path(args.output), args.assignments or None).items():
+        print(f"{name}: {notebook}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    release = commands.add_parser("release", help="write the student versions of assignments")
+    release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    release.add_argument("--output", default="release", help="folder to write them to")
+    release.set_defaults(run=_release)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
