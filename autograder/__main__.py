@@ -2,6 +2,8 @@
 
     python -m autograder release [ASSIGNMENT ...] [--output DIR]
         write the student versions (all assignments by default) to DIR (default: release/)
+    python -m autograder collect SOURCE ASSIGNMENT [--students CSV] [--overwrite]
+        put submissions (per-student folders, or an LMS zip) into nbgrader's submitted/
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import course
+from . import collect, course
 
 
 def _release(args) -> int:
@@ -31,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     release.add_argument("assignments", nargs="*", help="assignment names (default: all)")
     release.add_argument("--output", default="release", help="folder to write them to")
     release.set_defaults(run=_release)
+    gather = commands.add_parser("collect", help="put submissions into nbgrader's submitted/")
+    collect.add_arguments(gather)
+    gather.set_defaults(run=collect.run)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -312,12 +312,3 @@ def run(args: argparse.Namespace) -> int:
         return 2
     print(report)
     return 0 if report.ok else 1
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m autograder collect SOURCE ASSIGNMENT [--course DIR] [--students CSV]
-    [--overwrite]``; ``argv`` is what follows ``collect``. Returns the exit code of ``run``."""
-    parser = argparse.ArgumentParser(prog="python -m autograder collect",
-                                     description="Put submissions into nbgrader's submitted/.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.collect import CollectReport, collect, main
+from autograder.__main__ import main as cli
+from autograder.collect import CollectReport, collect
 from autograder.course import COURSE_DIR, copy_course, run_nbgrader
 
 ASSIGNMENT, NOTEBOOK = "02-activations", "activations.ipynb"
@@ -207,18 +208,18 @@ def test_cli_exit_codes(course, tmp_path, capsys):
     clean = write_files(tmp_path / "clean",
                         {"doejane_12345_678901_activations.ipynb": notebook("j")})
     (tmp_path / "students.csv").write_text("lms,student\n12345,s001\n")
-    assert main([str(clean), ASSIGNMENT, "--course", str(course),
+    assert cli(["collect", str(clean), ASSIGNMENT, "--course", str(course),
                  "--students", str(tmp_path / "students.csv")]) == 0
     assert "placed      doejane_12345_678901_activations.ipynb" in capsys.readouterr().out
     assert submitted(course, "s001") == notebook("j")
 
-    assert main([str(clean), ASSIGNMENT, "--course", str(course)]) == 0  # a new id, doejane_12345
-    assert main([str(clean), ASSIGNMENT, "--course", str(course)]) == 1  # already submitted
-    assert main([str(clean), ASSIGNMENT, "--course", str(course), "--overwrite"]) == 0
+    assert cli(["collect", str(clean), ASSIGNMENT, "--course", str(course)]) == 0  # a new id, doejane_12345
+    assert cli(["collect", str(clean), ASSIGNMENT, "--course", str(course)]) == 1  # already submitted
+    assert cli(["collect", str(clean), ASSIGNMENT, "--course", str(course), "--overwrite"]) == 0
     (clean / "doejane_12345_678902_report.pdf").write_bytes(b"%PDF")
-    assert main([str(clean), ASSIGNMENT, "--course", str(course), "--overwrite"]) == 1
+    assert cli(["collect", str(clean), ASSIGNMENT, "--course", str(course), "--overwrite"]) == 1
     assert "UNPLACED    doejane_12345_678902_report.pdf" in capsys.readouterr().out
-    assert main([str(clean), "99-nothing", "--course", str(course)]) == 2
+    assert cli(["collect", str(clean), "99-nothing", "--course", str(course)]) == 2
 
 
 def test_collected_solution_grades_full_marks(course, tmp_path):
