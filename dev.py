@@ -53,7 +53,9 @@ def build_book(extra: list[str]) -> int:
 
 def test(extra: list[str]) -> int:
     # One worker per core unless the caller chose (-n 0 runs in this process).
-    parallel = [] if any(a.startswith("-n") for a in extra) else ["-n", "auto"]
+    # loadgroup keeps tests that share an expensive fixture (an assignment's grading run) on
+    # one worker; see tests/assignments/conftest.py.
+    parallel = [] if any(a.startswith("-n") for a in extra) else ["-n", "auto", "--dist", "loadgroup"]
     code = run(PYTHON, "-m", "pytest", *parallel, *extra)
     if code == 5:  # pytest found nothing to run: that is a failure, not a pass
         print("pytest collected no tests", file=sys.stderr)
