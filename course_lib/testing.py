@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sys
 import traceback
 import warnings
 
@@ -116,6 +117,30 @@ def check_no_warnings(name: str, caught: list) -> None:
         raise CheckFailed(f"{name} emitted a warning ({caught[0].category.__name__}: "
                           f"{message}): the formula overflows or divides by zero for some "
                           "inputs; use a numerically stable form")
+
+
+def check_not_calling(name: str, module, call) -> None:
+    """Fail if ``call()`` runs any function defined in ``module``: the student's code calls the
+    reference it is meant to replace (through any alias, since the check follows the calls).
+    """
+    used = set()
+
+    def record(frame, event, arg):
+        if event != "call" or frame.f_code.co_filename != module.__file__:
+            return
+        caller = frame.f_back
+        if caller is None or caller.f_code.co_filename != module.__file__:
+            used.add(frame.f_code.co_name)  # an entry point, not the module's own helpers
+
+    previous = sys.getprofile()
+    sys.setprofile(record)
+    try:
+        call()
+    finally:
+        sys.setprofile(previous)
+    if used:
+        raise CheckFailed(f"{name} calls {module.__name__} ({', '.join(sorted(used))}), the "
+                          "reference it is meant to replace: write the computation yourself")
 
 
 @contextlib.contextmanager

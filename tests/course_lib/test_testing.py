@@ -85,3 +85,15 @@ def test_summary_keeps_the_first_failures():
     text = failures.summary()
     assert "value 0" in text and "value 2" in text and "value 3" not in text
     assert "and 2 more failed checks" in text
+
+
+def test_check_not_calling_follows_aliases_into_the_module():
+    from course_lib import activations, losses
+    from course_lib.losses import softmax_cross_entropy as alias
+    from course_lib.testing import check_not_calling
+
+    logits, y = np.zeros((2, 3)), np.array([0, 2])
+    check_not_calling("own", losses, lambda: activations.softmax(logits))
+    with pytest.raises(CheckFailed, match="calls course_lib.losses .softmax_cross_entropy."):
+        check_not_calling("aliased", losses, lambda: alias(logits, y))
+    assert sys.getprofile() is None
