@@ -109,6 +109,16 @@ class _LinearBinaryClassifier:
         return step(self.decision_function(X)).astype(np.intp)
 
 
+def perceptron_update(w, b: float, x, y: int, lr: float = 1.0):
+    """One step of the perceptron rule on one example x (D,) with label y in {0, 1}.
+
+    Returns (w + lr (y - yhat) x, b + lr (y - yhat), mistake) where yhat = 1[x . w + b >= 0]
+    and mistake = (yhat != y); w is not modified (the new weights are a new array).
+    """
+    error = y - (1 if x @ w + b >= 0 else 0)  # -1, 0 or +1
+    return w + lr * error * x, b + lr * error, bool(error)
+
+
 class Perceptron(_LinearBinaryClassifier):
     """Rosenblatt's perceptron: a threshold unit that learns from its mistakes.
 
@@ -142,11 +152,8 @@ class Perceptron(_LinearBinaryClassifier):
             order = rng.permutation(len(X)) if self.shuffle else range(len(X))
             errors = 0
             for i in order:
-                error = y[i] - (1 if X[i] @ w + b >= 0 else 0)  # -1, 0 or +1
-                if error:
-                    w += self.lr * error * X[i]
-                    b += self.lr * error
-                    errors += 1
+                w, b, mistake = perceptron_update(w, b, X[i], y[i], self.lr)
+                errors += mistake
             self.errors_per_epoch_.append(errors)
             if errors == 0:
                 break

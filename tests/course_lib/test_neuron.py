@@ -9,7 +9,8 @@ from course_lib import losses, nn
 from course_lib._validation import ShapeError
 from course_lib.gradcheck import check_gradient
 from course_lib.neuron import (LogisticNeuron, Perceptron, ThresholdNetwork, ThresholdUnit,
-                               and_gate, nand_gate, not_gate, or_gate, xor_network)
+                               and_gate, nand_gate, not_gate, or_gate, perceptron_update,
+                               xor_network)
 
 BOOLEAN_PAIRS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 AND = np.array([0, 0, 0, 1])
@@ -81,6 +82,16 @@ def test_perceptron_update_rule_by_hand():
     np.testing.assert_array_equal(first.coef_, [-1.0, -0.5])
     assert first.intercept_ == -0.5
 
+
+
+def test_one_perceptron_update_leaves_its_input_alone():
+    w = np.array([2.0, -1.0])
+    # z = 2 - 1 + 0 = 1 >= 0: yhat = 1 is right for y = 1, wrong for y = 0.
+    new_w, new_b, mistake = perceptron_update(w, 0.0, np.array([1.0, 1.0]), 1, lr=0.5)
+    assert new_w.tolist() == [2.0, -1.0] and new_b == 0.0 and mistake is False
+    new_w, new_b, mistake = perceptron_update(w, 0.0, np.array([1.0, 1.0]), 0, lr=0.5)
+    assert new_w.tolist() == [1.5, -1.5] and new_b == -0.5 and mistake is True
+    assert w.tolist() == [2.0, -1.0]
 
 def test_perceptron_separates_blobs():
     X, y = _blobs(n=60, gap=4.0, seed=1)
