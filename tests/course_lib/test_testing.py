@@ -97,3 +97,17 @@ def test_check_not_calling_follows_aliases_into_the_module():
     with pytest.raises(CheckFailed, match="calls course_lib.losses .softmax_cross_entropy."):
         check_not_calling("aliased", losses, lambda: alias(logits, y))
     assert sys.getprofile() is None
+
+
+def test_substitute_swaps_functions_for_the_block_and_hides_their_calls():
+    from course_lib import activations
+    from course_lib.testing import check_not_calling, substitute
+
+    namespace = {"sigmoid": lambda x: "student's", "step": None}
+    student = lambda: namespace["sigmoid"](0.0)  # noqa: E731 (a student's function using it)
+    with substitute(namespace, sigmoid=activations.sigmoid, relu=activations.relu):
+        assert student() == 0.5
+        check_not_calling("a part built on a substituted one", activations, student)
+        with pytest.raises(CheckFailed, match="relu"):
+            check_not_calling("a direct call", activations, lambda: activations.relu(1.0))
+    assert student() == "student's" and "relu" not in namespace and sys.getprofile() is None
