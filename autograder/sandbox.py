@@ -1,0 +1,249 @@
+"""Running student code where it can read no grading material, reach no network, and use
+bounded CPU time and memory.
+
+Student code runs in two places: the kernels nbgrader starts to execute a submission (its
+hidden tests run in the same kernel), and the child processes ``verify`` starts to re-run a
+student's functions on secret inputs. Both go through bubblewrap (Debian's ``bwrap``):
+
+- the whole filesystem is visible read-only, except the directories given as writable (the
+  submission's working folder, a scratch folder);
+- grading material is replaced by empty directories or files: the course folder (source
+  notebooks with hidden tests, the gradebook, nbgrader's configuration), the autograder
+  package (verification specs), the repository's git history (every hidden test ever
+  committed), the user's home (configuration, credentials), and the host's /tmp and /run
+  (other submissions, database sockets); course_lib and the Python environment stay readable,
+  since students import them legitimately;
+- a new network namespace with only a loopback interface: connecting to the host's
+  127.0.0.1 or to any outside address fails at once, and no packet leaves;
+- a new PID namespace (no signalling or inspecting the grader's processes), a new session,
+  no capabilities, no further user namespaces, and death with the parent process;
+- resource limits from ``prlimit``: address space (a 10 GB allocation fails with
+  MemoryError), CPU seconds (SIGXCPU, then SIGKILL a second later for code that ignores it),
+  file size, and no core dumps.
+
+Kernels talk to nbgrader over ZeroMQ; a kernel in its own network namespace cannot share TCP
+ports with nbgrader, so sandboxed kernels use the ``ipc`` transport (Unix sockets in a
+private folder). Without TCP ports there is also no port race between concurrent kernels.
+
+Run as a script (``python -I -S sandbox.py kernel SPEC CONNECTION_FILE``), this module is the
+launcher a sandboxed kernelspec invokes: it only uses the standard library, and runs outside
+the sandbox, in the kernel manager's process, just long enough to exec ``bwrap``.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+KERNEL_NAME = "fdl-sandbox"
+# Variables a sandboxed process keeps; everything else (database URLs, tokens, the grader's
+# configuration paths) is cleared.
+KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "OPENBLAS_NUM_THREADS",
+                    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED")
+SANDBOX_HOME = "/tmp"  # the sandbox's own (empty, private) /tmp
+PRIVATE_TMP_BYTES = 256 * 2**20
+FILE_BYTES = 512 * 2**20
+# SIGXCPU at the limit; SIGKILL this much later, for code that catches SIGXCPU.
+CPU_GRACE_SECONDS = 1
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is not installed, or cannot create namespaces on this machine."""
+
+
+_PROBE = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-all",
+          "--unshare-user", "--disable-userns", "--cap-drop", "ALL", "--die-with-parent",
+          "--new-session", "--", "true"]
+
+
+@functools.cache
+def available() -> bool:
+    """True when bubblewrap can build the sandbox here (user, PID, network namespaces)."""
+    return _probe_failure() is None
+
+
+@functools.cache
+def _probe_failure() -> str | None:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bwrap is not installed (Debian package bubblewrap)"
+    try:
+        result = subprocess.run([bwrap, *_PROBE], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bwrap could not run: {error}"
+    if result.returncode:
+        return f"bwrap cannot create a sandbox here: {result.stderr.strip()}"
+    return None
+
+
+def limits_prefix(*, memory_bytes: int | None, cpu_seconds: int | None,
+                  file_bytes: int | None = FILE_BYTES) -> list[str]:
+    """``prlimit`` argv prefix applying the limits to the command that follows it.
+
+    Limits are inherited by every process the command starts, and each process gets the
+    full CPU allowance of its own: bound the number of processes with the sandbox's PID
+    namespace, not here.
+    """
+    prlimit = shutil.which("prlimit")
+    if prlimit is None:
+        raise SandboxUnavailable("prlimit is not installed (Debian package util-linux)")
+    options = ["--core=0"]
+    if memory_bytes is not None:
+        options.append(f"--as={int(memory_bytes)}")
+    if cpu_seconds is not None:
+        seconds = max(1, int(cpu_seconds))
+        options.append(f"--cpu={seconds}:{seconds + CPU_GRACE_SECONDS}")
+    if file_bytes is not None:
+        options.append(f"--fsize={int(file_bytes)}")
+    return [prlimit, *options, "--"]
+
+
+def default_hidden() -> list[Path]:
+    """What a sandbox always hides: grading material and the grader's own configuration."""
+    from .course import COURSE_DIR
+
+    package = Path(__file__).resolve().parent
+    hidden = [COURSE_DIR, package, package.parent / ".git"]
+    home = Path.home().resolve()
+    # A home that holds the course itself (or its Python) cannot be hidden whole.
+    if not any(_inside(p, home) for p in (package, Path(sys.prefix).resolve())):
+        hidden.append(home)
+    return [p for p in hidden if p.exists()]
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _bwrap_options(*, writable: list[Path], hidden: list[Path],
+                   network: bool) -> tuple[list[str], list[str]]:
+    """bwrap's options (without the command), in two parts: namespaces and mounts, then the
+    remounts that make hidden folders read-only, which must follow any mount made inside
+    them (bwrap applies mounts in order)."""
+    options = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+               "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+               "--die-with-parent", "--new-session"]
+    if network:
+        options.append("--share-net")
+    for private in ("/tmp", "/var/tmp", "/run"):
+        if os.path.isdir(private):
+            options += ["--size", str(PRIVATE_TMP_BYTES), "--tmpfs", private]
+    folders = []
+    for path in [Path(p).resolve() for p in [*hidden, *default_hidden()]]:
+        if path.is_dir():
+            options += ["--tmpfs", str(path)]
+            folders.append(str(path))
+        elif path.exists():
+            options += ["--ro-bind", "/dev/null", str(path)]
+    for path in writable:
+        path = Path(path).resolve()
+        if not path.is_dir():
+            raise ValueError(f"a writable path of the sandbox must be an existing folder: {path}")
+        options += ["--bind", str(path), str(path)]
+    remounts = [option for folder in folders for option in ("--remount-ro", folder)]
+    return options, remounts
+
+
+def _environment_options(environ) -> list[str]:
+    options = ["--clearenv"]
+    for name in KEPT_ENVIRONMENT:
+        if name in environ:
+            options += ["--setenv", name, environ[name]]
+    return options + ["--setenv", "HOME", SANDBOX_HOME, "--setenv", "MPLBACKEND", "Agg"]
+
+
+def wrap(argv: list[str], *, writable: list[Path], hidden: list[Path],
+         memory_bytes: int | None = None, cpu_seconds: int | None = None,
+         network: bool = False, cwd: Path | None = None) -> list[str]:
+    """argv that runs ``argv`` sandboxed (see the module's docstring), with a cleared
+    environment and the limits applied; ``cwd`` (default: the current folder, when the
+    sandbox shows it) is the command's working folder.
+
+    Raises SandboxUnavailable when bwrap does not work here.
+    """
+    failure = _probe_failure()
+    if failure:
+        raise SandboxUnavailable(failure)
+    mounts, remounts = _bwrap_options(writable=writable, hidden=hidden, network=network)
+    chdir = ["--chdir", str(Path(cwd).resolve())] if cwd is not None else []
+    return [*limits_prefix(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds),
+            shutil.which("bwrap"), *mounts, *remounts, *chdir, *_environment_options(os.environ),
+            "--", *argv]
+
+
+def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
+                 cpu_seconds: int | None) -> tuple[dict[str, str], list[str]]:
+    """Environment additions and nbgrader arguments that make the kernels nbgrader starts
+    sandboxed as ``wrap`` does (nbgrader itself is not: it must read the gradebook).
+
+    Writes a kernelspec ``fdl-sandbox`` under ``scratch`` (found through JUPYTER_PATH, and
+    forced on every notebook whatever kernel its metadata names), and puts kernels' sockets
+    under ``scratch`` too: call it once per nbgrader process running at the same time, each
+    with a scratch folder of its own. Each kernel sees, writable, only the folder it runs in
+    (the submission's autograded folder) and a private folder for its sockets.
+    Without bwrap the kernels still get the resource limits, and are not isolated: check
+    ``available()`` before claiming otherwise.
+    """
+    scratch = Path(scratch).resolve()
+    spec_dir = scratch / "jupyter" / "kernels" / KERNEL_NAME
+    runtime = scratch / "runtime"
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    runtime.mkdir(parents=True, exist_ok=True)
+    kernel = [sys.executable, "-m", "ipykernel_launcher"]
+    limits = limits_prefix(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds)
+    if available():
+        mounts, remounts = _bwrap_options(writable=[], hidden=[*hidden, scratch], network=False)
+        launch = {"limits": limits, "bwrap": shutil.which("bwrap"), "kernel": kernel,
+                  "mounts": mounts, "remounts": remounts, "runtime": str(runtime)}
+        (spec_dir / "launch.json").write_text(json.dumps(launch, indent=1))
+        argv = [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "kernel",
+                str(spec_dir / "launch.json"), "{connection_file}"]
+        display = "Python 3 (sandboxed)"
+    else:
+        argv = [*limits, *kernel, "-f", "{connection_file}"]
+        display = "Python 3 (resource limits only, not isolated)"
+    # The kernel interrupts itself on request: a signal to bwrap would not reach it.
+    spec = {"argv": argv, "display_name": display, "language": "python",
+            "interrupt_mode": "message", "metadata": {"debugger": False}}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    environment = {"JUPYTER_PATH": str(scratch / "jupyter")}
+    # Socket paths are <ip>-<n>, n the first free number: an absolute prefix of this call's
+    # own, so that kernels of concurrent graders (each with its own scratch) never collide.
+    arguments = [f"--ExecutePreprocessor.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
+                 f"--KernelManager.ip={runtime / 'kernel'}"]
+    return environment, arguments
+
+
+def _launch_kernel(spec_path: str, connection_file: str) -> None:
+    """Exec the sandboxed kernel for ``connection_file`` (runs outside the sandbox).
+
+    The kernel must not see the files of other kernels (their connection files hold the keys
+    that drive them), so it gets a private folder holding a copy of its connection file, with
+    its sockets inside; the kernel manager reaches them through symbolic links at the socket
+    paths it chose.
+    """
+    spec = json.loads(Path(spec_path).read_text())
+    info = json.loads(Path(connection_file).read_text())
+    if info.get("transport") != "ipc":
+        raise SystemExit(f"sandboxed kernels need the ipc transport, got {info.get('transport')}")
+    private = Path(tempfile.mkdtemp(prefix="kernel-", dir=spec["runtime"]))
+    for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
+        os.symlink(private / f"kernel-{info[key]}", f"{info['ip']}-{info[key]}")
+    (private / "connection.json").write_text(json.dumps({**info, "ip": str(private / "kernel")}))
+    cwd = Path.cwd().resolve()
+    argv = [*spec["limits"], spec["bwrap"], *spec["mounts"],
+            "--bind", str(private), str(private), "--bind", str(cwd), str(cwd),
+            *spec["remounts"], "--chdir", str(cwd), *_environment_options(os.environ),
+            "--", *spec["kernel"], "-f", str(private / "connection.json")]
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[1] != "kernel":
+        raise SystemExit("usage: python -I -S sandbox.py kernel SPEC CONNECTION_FILE")
+    _launch_kernel(sys.argv[2], sys.argv[3])
