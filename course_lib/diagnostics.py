@@ -11,6 +11,7 @@ tanh units with a well-scaled initialization keep the gradients at similar sizes
     record.std("gradients")              # (L,) spread of dL/ds per hidden layer
     dead_fraction(record.activations[0])
     saturated_fraction(record.activations[0], "tanh")
+    unit_spread(model[0].W.value)        # 0 when all units of the layer are identical
 
 Notation for hidden layer l: pre-activation s_l (the input of the activation module) and
 activation h_l = g(s_l) (its output).
@@ -122,6 +123,18 @@ def trace(model: Sequential, X, y=None, loss="softmax_cross_entropy") -> LayerTr
             p.grad = grad
         for name, buffer in model.buffers().items():
             buffer[...] = saved_buffers[name]
+
+
+def unit_spread(W) -> float:
+    """How different the units of a layer are, from its weights W (fan_in, units).
+
+    For each input (row of W), the standard deviation of its weights across the units
+    (columns); the spread is the largest of these. It is zero exactly when every unit has the
+    same incoming weights, as after training from a constant initialization (the symmetry
+    problem).
+    """
+    W = as_float_array(W, "W", ndim=2)
+    return float(np.max(np.std(W, axis=1)))
 
 
 def dead_fraction(activations) -> float:

@@ -6,7 +6,8 @@ import pytest
 from course_lib import losses, nn
 from course_lib._validation import ShapeError
 from course_lib.activations import sigmoid
-from course_lib.diagnostics import LayerTrace, dead_fraction, saturated_fraction, trace
+from course_lib.diagnostics import (LayerTrace, dead_fraction, saturated_fraction, trace,
+                                   unit_spread)
 
 
 def batch(n=64, d=4, classes=3, seed=0):
@@ -188,3 +189,10 @@ def test_tanh_with_glorot_init_keeps_gradients_at_similar_sizes(seed):
     for kind in ("gradients", "weight_gradients"):
         spread = record.std(kind)
         assert spread.max() < 5 * spread.min(), f"{kind}: {spread}"
+
+
+def test_unit_spread_is_zero_exactly_for_identical_units():
+    assert unit_spread(np.tile([[0.5], [-2.0], [3.0]], (1, 4))) == 0.0
+    assert unit_spread(np.ones((3, 1))) == 0.0  # one unit: nothing to differ from
+    # Row 1's weights (0, 2) have standard deviation 1, row 0's (1, 1.5) 0.25.
+    assert unit_spread([[1.0, 1.5], [0.0, 2.0]]) == 1.0
