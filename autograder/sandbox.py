@@ -64,11 +64,12 @@ _PROBE = ["--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "--unshare-
 @functools.cache
 def available() -> bool:
     """True when bubblewrap can build the sandbox here (user, PID, network namespaces)."""
-    return _probe_failure() is None
+    return why_unavailable() is None
 
 
 @functools.cache
-def _probe_failure() -> str | None:
+def why_unavailable() -> str | None:
+    """Why bubblewrap cannot sandbox here (for messages and skipped tests), or None."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return "bwrap is not installed (Debian package bubblewrap)"
@@ -166,7 +167,7 @@ def wrap(argv: list[str], *, writable: list[Path], hidden: list[Path],
 
     Raises SandboxUnavailable when bwrap does not work here.
     """
-    failure = _probe_failure()
+    failure = why_unavailable()
     if failure:
         raise SandboxUnavailable(failure)
     mounts, remounts = _bwrap_options(writable=writable, hidden=hidden, network=network)
