@@ -45,14 +45,17 @@ def _diagnose(got: np.ndarray, expected: np.ndarray) -> str:
             return "every value is 0: is the result computed, and computed where it is returned?"
         if np.allclose(got, -expected, rtol=1e-6, atol=1e-12) and np.any(expected):
             return "every value has the wrong sign: check the sign of the formula"
+        # One number is always a constant times, or a constant away from, another: the two
+        # patterns below need at least two values to mean something.
         nonzero = np.abs(expected) > 1e-12
-        if nonzero.any():
+        if nonzero.sum() > 1:
             ratio = got[nonzero] / expected[nonzero]
             if np.allclose(ratio, ratio.flat[0], rtol=1e-6) and not np.isclose(ratio.flat[0], 1):
                 factor = ratio.flat[0]
                 return (f"every value is {factor:.6g} times the expected one: a missing or "
                         f"extra constant factor (a forgotten 1/N, a 2 from a square, a scale)")
-        if np.allclose(got - expected, (got - expected).flat[0], rtol=1e-6, atol=1e-12):
+        if expected.size > 1 and np.allclose(got - expected, (got - expected).flat[0], rtol=1e-6,
+                                             atol=1e-12):
             return "every value is off by the same constant: a missing or extra additive term"
     if got.ndim == 2 and got.shape == expected.shape[::-1] and got.shape != expected.shape:
         if np.allclose(got.T, expected, rtol=1e-6, atol=1e-12):

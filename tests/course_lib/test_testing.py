@@ -33,6 +33,12 @@ def test_recognized_mistakes_are_named(got, cause):
     assert cause in _message(got)
 
 
+def test_one_value_is_not_a_pattern():
+    text = _message([3.0], want=[1.0])
+    assert "likely cause" not in text and "expected 1, got 3" in text
+    assert "likely cause" not in _message([0.0, 2.0], want=[0.0, 1.0])  # one nonzero entry
+
+
 def test_message_names_the_worst_entry():
     got = expected.copy()
     got[1, 2] = 60.0
