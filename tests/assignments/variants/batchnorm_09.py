@@ -44,36 +44,50 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum
 '''
 
 
-BUGGY = {
-    # Part 1: the forward pass. Part 4 calls it, but is graded with the reference in its place,
-    # so these lose Part 1 only.
-    "unbiased variance (ddof=1)": ({"batchnorm_train_forward": UNBIASED_FORWARD}, {FORWARD}),
-    "eps outside the square root": ({"batchnorm_train_forward": '''
+# Each graded cell calls only its own function (Part 4 with the reference in place of Part 1's),
+# so a submission can make one mistake in each of several functions, and each mistake shows in
+# its own part alone; the parts a submission keeps prove that its mistakes do not leak there.
+FORWARD_BUGS = {
+    "unbiased variance (ddof=1)": UNBIASED_FORWARD,
+    "eps outside the square root": """
 def batchnorm_train_forward(x, gamma, beta, eps=1e-5):
     std = x.std(axis=0)
     x_hat = (x - x.mean(axis=0)) / (std + eps)
     return gamma * x_hat + beta, (x_hat, gamma, 1.0 / (std + eps))
-'''}, {FORWARD}),
-    "normalizes each example (axis=1) instead of each feature": ({"batchnorm_train_forward": '''
+""",
+    "normalizes each example (axis=1) instead of each feature": """
 def batchnorm_train_forward(x, gamma, beta, eps=1e-5):
     mean = x.mean(axis=1, keepdims=True)
     inv_std = 1.0 / np.sqrt(x.var(axis=1, keepdims=True) + eps)
     x_hat = (x - mean) * inv_std
     return gamma * x_hat + beta, (x_hat, gamma, inv_std)
-'''}, {FORWARD}),
-    "variance as mean(x**2) - mean**2": ({"batchnorm_train_forward": '''
+""",
+    "variance as mean(x**2) - mean**2": """
 def batchnorm_train_forward(x, gamma, beta, eps=1e-5):
     mean = x.mean(axis=0)
     inv_std = 1.0 / np.sqrt((x ** 2).mean(axis=0) - mean ** 2 + eps)
     x_hat = (x - mean) * inv_std
     return gamma * x_hat + beta, (x_hat, gamma, inv_std)
-'''}, {FORWARD}),
-    # Parts 2 and 3: the backward pass
-    "dgamma summed over every entry (no axis)": (
-        {"batchnorm_backward": backward(COMPACT_DX, "np.sum(dout * x_hat), dout.sum(axis=0)")}, {PARAMETERS}),
-    "batch mean and variance treated as constants": (
-        {"batchnorm_backward": backward("dx_hat * inv_std")}, {INPUT}),
-    "backward scales dout in place": ({"batchnorm_backward": '''
+""",
+    # Part 4 returns what Part 1 returns: graded with the reference in Part 1's place, it keeps
+    # its points.
+    "forward returns out without the cache": """
+def batchnorm_train_forward(x, gamma, beta, eps=1e-5):
+    x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+    return gamma * x_hat + beta
+""",
+}
+PARAMETER_BUGS = {
+    "dgamma summed over every entry (no axis)": backward(COMPACT_DX, "np.sum(dout * x_hat), dout.sum(axis=0)"),
+    "dgamma and dbeta swapped": backward(COMPACT_DX, "dout.sum(axis=0), np.sum(dout * x_hat, axis=0)"),
+    "dbeta as a mean over the batch": backward(COMPACT_DX, "np.sum(dout * x_hat, axis=0), dout.mean(axis=0)"),
+}
+INPUT_BUGS = {
+    "batch mean and variance treated as constants": backward("dx_hat * inv_std"),
+    "the path through the variance is missing": backward("inv_std * (dx_hat - dx_hat.mean(axis=0))"),
+    "the 1/N forgotten": backward("inv_std * (n * dx_hat - dx_hat.sum(axis=0) "
+                                  "- x_hat * np.sum(dx_hat * x_hat, axis=0))"),
+    "dout scaled in place": """
 def batchnorm_backward(dout, cache):
     x_hat, gamma, inv_std = cache
     n = dout.shape[0]
@@ -81,29 +95,55 @@ def batchnorm_backward(dout, cache):
     dout *= gamma
     dx = (inv_std / n) * (n * dout - dout.sum(axis=0) - x_hat * np.sum(dout * x_hat, axis=0))
     return dx, dgamma, dbeta
-'''}, {INPUT}),
-    # Passes the student's own gradient check: the backward is the exact derivative of the
-    # forward with the unbiased variance.
-    "a consistent pair for the unbiased variance": ({
-        "batchnorm_train_forward": UNBIASED_FORWARD,
-        "batchnorm_backward": backward("inv_std * (dx_hat - dx_hat.mean(axis=0)) "
-                                       "- inv_std / (n - 1) * x_hat * np.sum(dx_hat * x_hat, axis=0)"),
-    }, {FORWARD, INPUT}),
-    # Part 4: running statistics and evaluation mode
-    "momentum reversed": ({"batchnorm_forward": running(
-        "running_mean[:] = momentum * running_mean + (1 - momentum) * mean\n"
-        "    running_var[:] = momentum * running_var + (1 - momentum) * var")}, {RUNNING}),
-    "running statistics rebound, not updated in place": ({"batchnorm_forward": running(
-        "running_mean = (1 - momentum) * running_mean + momentum * mean\n"
-        "    running_var = (1 - momentum) * running_var + momentum * var")}, {RUNNING}),
-    "evaluation mode normalizes with the batch statistics": ({"batchnorm_forward": running(
-        "running_mean[:] = (1 - momentum) * running_mean + momentum * mean\n"
-        "    running_var[:] = (1 - momentum) * running_var + momentum * var",
-        evaluate="batchnorm_train_forward(x, gamma, beta, eps)[0]")}, {RUNNING}),
-    "running statistics updated in evaluation mode too": ({"batchnorm_forward": running(
-        "pass", before="running_mean *= 1 - momentum\n    running_mean += momentum * mean\n"
-        "    running_var *= 1 - momentum\n    running_var += momentum * var")}, {RUNNING}),
+""",
 }
+UPDATE = ("running_mean[:] = (1 - momentum) * running_mean + momentum * mean\n"
+          "    running_var[:] = (1 - momentum) * running_var + momentum * var")
+RUNNING_BUGS = {
+    "momentum reversed": running(
+        "running_mean[:] = momentum * running_mean + (1 - momentum) * mean\n"
+        "    running_var[:] = momentum * running_var + (1 - momentum) * var"),
+    "running statistics rebound, not updated in place": running(UPDATE.replace("[:]", "")),
+    "running variance unbiased (PyTorch's convention)": running(
+        UPDATE.replace("* var", "* x.var(axis=0, ddof=1)")),
+    "evaluation mode normalizes with the batch statistics": running(
+        UPDATE, evaluate="batchnorm_train_forward(x, gamma, beta, eps)[0]"),
+    "running statistics updated in evaluation mode too": running("pass", before=UPDATE),
+}
+# Each mistake loses the part of the dictionary it is in.
+PARTS = [(FORWARD_BUGS, "batchnorm_train_forward", FORWARD), (PARAMETER_BUGS, "batchnorm_backward", PARAMETERS),
+         (INPUT_BUGS, "batchnorm_backward", INPUT), (RUNNING_BUGS, "batchnorm_forward", RUNNING)]
+
+
+def submission(*mistakes: str) -> tuple[str, tuple[dict, set]]:
+    """A submission making each named mistake (in different functions); it loses their parts."""
+    cells, lost = {}, set()
+    for mistake in mistakes:
+        ((bugs, function, part),) = [entry for entry in PARTS if mistake in entry[0]]
+        assert function not in cells, f"{mistakes}: two mistakes in {function}"
+        cells[function] = bugs[mistake]
+        lost.add(part)
+    return " + ".join(mistakes), (cells, lost)
+
+
+BUGGY = dict([
+    submission("unbiased variance (ddof=1)", "batch mean and variance treated as constants"),
+    submission("forward returns out without the cache", "the 1/N forgotten"),
+    submission("eps outside the square root", "dgamma summed over every entry (no axis)", "momentum reversed"),
+    submission("normalizes each example (axis=1) instead of each feature",
+               "the path through the variance is missing", "running statistics rebound, not updated in place"),
+    submission("variance as mean(x**2) - mean**2", "dgamma and dbeta swapped",
+               "running variance unbiased (PyTorch's convention)"),
+    submission("evaluation mode normalizes with the batch statistics", "dout scaled in place"),
+    submission("running statistics updated in evaluation mode too", "dbeta as a mean over the batch"),
+])
+# Passes the student's own gradient check: the backward is the exact derivative of the forward
+# with the unbiased variance. Both parts must be lost.
+BUGGY["a consistent forward/backward pair for the unbiased variance"] = ({
+    "batchnorm_train_forward": UNBIASED_FORWARD,
+    "batchnorm_backward": backward("inv_std * (dx_hat - dx_hat.mean(axis=0)) "
+                                   "- inv_std / (n - 1) * x_hat * np.sum(dx_hat * x_hat, axis=0)"),
+}, {FORWARD, INPUT})
 
 CORRECT = {
     # Loops over features; dx through the explicit N x N Jacobian of x_hat, as in the chapter.
