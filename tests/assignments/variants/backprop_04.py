@@ -163,6 +163,23 @@ def relu_backward(dout, cache):
     dh1, _, db2 = linear_backward(dscores, second)
     dW2 = a1.T @ dscores
     _, dW1, db1 = linear_backward(relu_backward(dh1, active), first)'''), {"test_two_layer_loss"}),
+    # The row maxima (N,) broadcast along the columns: right for a batch of one example only.
+    "two-layer softmax written out, row maxima without keepdims": ({"two_layer_loss": '''
+def two_layer_loss(X, y, params):
+    a1, first = linear_forward(X, params["W1"], params["b1"])
+    h1, active = relu_forward(a1)
+    scores, second = linear_forward(h1, params["W2"], params["b2"])
+    shifted = scores - scores.max(axis=1)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    rows = np.arange(len(X))
+    loss = -np.mean(np.log(p[rows, y]))
+    dscores = p.copy()
+    dscores[rows, y] -= 1
+    dscores /= len(X)
+    dh1, dW2, db2 = linear_backward(dscores, second)
+    _, dW1, db1 = linear_backward(relu_backward(dh1, active), first)
+    return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+'''}, {"test_two_layer_loss"}),
     "Add assigns its shares instead of adding them": (add_mul(add='''
         for parent in self.parents:
             parent.grad = sum_to(self.grad, parent.value.shape)'''), {"test_add_mul"}),
@@ -225,7 +242,8 @@ GROUPS = [
      "two-layer dW2 from the ReLU's input", "Add sums the broadcast operand over the wrong axis",
      "MatMul subclasses course_lib's"),
     ("db summed over the wrong axis", "relu backward overwrites its cached output", "Mul scales self.grad in place"),
-    ("db summed over every axis", "relu forward modifies its input"),
+    ("db summed over every axis", "relu forward modifies its input",
+     "two-layer softmax written out, row maxima without keepdims"),
     ("1/N in dW and db",),
     ("linear backward calls course_lib",),
 ]
