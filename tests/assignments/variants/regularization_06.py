@@ -204,9 +204,18 @@ def l2_penalty(params, weight_decay):
 '''},
         {"test_early_stopping", "test_kfold", "test_random_search", "test_l2_value",
          "test_l2_gradient"}),
+    # Tampering: make the grader's reference and checks agree with a wrong answer.
     "restore hands the stored arrays to the model; k-fold from the global random state; "
-    "log_uniform calls course_lib's LogUniform": (
-        {**early_stopping(restore="p.value = best"),
+    "log_uniform calls course_lib's LogUniform; penalty without the 1/2, patched into course_lib": (
+        {"l2_penalty": """
+import course_lib.regularization
+import course_lib.testing
+""" + l2(value="weight_decay * total")["l2_penalty"] + """
+
+course_lib.regularization.l2_penalty = l2_penalty
+course_lib.testing.check_close = lambda *args, **kwargs: None
+""",
+         **early_stopping(restore="p.value = best"),
          **kfold(order="np.random.seed(seed)\n    order = np.random.permutation(n)"),
          "log_uniform": '''
 from course_lib.model_selection import LogUniform
@@ -216,7 +225,7 @@ def log_uniform(low, high, size, rng):
     distribution = LogUniform(low, high)
     return np.reshape([distribution.sample(rng) for _ in range(int(np.prod(size)))], size)
 '''},
-        {"test_early_stopping_restore", "test_kfold", "test_log_uniform"}),
+        {"test_early_stopping_restore", "test_kfold", "test_log_uniform", "test_l2_value"}),
 }
 
 CORRECT = {
