@@ -4,6 +4,10 @@
         write the student versions (all assignments by default) to DIR (default: release/)
     python -m autograder collect SOURCE ASSIGNMENT [--students CSV] [--overwrite]
         put submissions (per-student folders, or an LMS zip) into nbgrader's submitted/
+    python -m autograder grade ASSIGNMENT [--workers N] [--cell-timeout S] [--regrade] ...
+        grade every submission (in parallel, sandboxed, verified); resumes where it stopped
+    python -m autograder export ASSIGNMENT [--csv PATH] [--no-feedback]
+        write the grades CSV and each student's feedback HTML
 """
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import collect, course
+from . import collect, course, export, grade
 
 
 def _release(args) -> int:
@@ -36,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     gather = commands.add_parser("collect", help="put submissions into nbgrader's submitted/")
     collect.add_arguments(gather)
     gather.set_defaults(run=collect.run)
+    grading = commands.add_parser("grade", help="autograde every submission of an assignment")
+    grade.add_arguments(grading)
+    grading.set_defaults(run=grade.run)
+    exporting = commands.add_parser("export", help="write the grades CSV and feedback HTML")
+    export.add_arguments(exporting)
+    exporting.set_defaults(run=export.run)
     args = parser.parse_args(argv)
     return args.run(args)
 
