@@ -110,10 +110,15 @@ def default_hidden() -> list[Path]:
 
     package = Path(__file__).resolve().parent
     hidden = [COURSE_DIR, package, package.parent / ".git"]
+    # The home folder (configuration, credentials, history), except what Python runs from:
+    # a venv's standard library may live there (pyenv), and the course itself may.
+    needed = [package.parent, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+              Path(sys.executable).resolve().parent]
     home = Path.home().resolve()
-    # A home that holds the course itself (or its Python) cannot be hidden whole.
-    if not any(_inside(p, home) for p in (package, Path(sys.prefix).resolve())):
+    if not any(_inside(p, home) for p in needed):
         hidden.append(home)
+    elif home.is_dir():
+        hidden += [entry for entry in home.iterdir() if not any(_inside(p, entry) for p in needed)]
     return [p for p in hidden if p.exists()]
 
 
@@ -150,20 +155,21 @@ def _bwrap_options(*, writable: list[Path], hidden: list[Path],
     return options, remounts
 
 
-def _environment_options(environ) -> list[str]:
+def _environment_options(environ, extra: dict[str, str] | None = None) -> list[str]:
     options = ["--clearenv"]
-    for name in KEPT_ENVIRONMENT:
-        if name in environ:
-            options += ["--setenv", name, environ[name]]
-    return options + ["--setenv", "HOME", SANDBOX_HOME, "--setenv", "MPLBACKEND", "Agg"]
+    for name, value in {**{n: environ[n] for n in KEPT_ENVIRONMENT if n in environ},
+                        "HOME": SANDBOX_HOME, **(extra or {})}.items():
+        options += ["--setenv", name, value]
+    return options
 
 
 def wrap(argv: list[str], *, writable: list[Path], hidden: list[Path],
          memory_bytes: int | None = None, cpu_seconds: int | None = None,
-         network: bool = False, cwd: Path | None = None) -> list[str]:
+         network: bool = False, cwd: Path | None = None,
+         environment: dict[str, str] | None = None) -> list[str]:
     """argv that runs ``argv`` sandboxed (see the module's docstring), with a cleared
-    environment and the limits applied; ``cwd`` (default: the current folder, when the
-    sandbox shows it) is the command's working folder.
+    environment (but for KEPT_ENVIRONMENT and ``environment``) and the limits applied;
+    ``cwd`` (default: the current folder, when the sandbox shows it) is its working folder.
 
     Raises SandboxUnavailable when bwrap does not work here.
     """
@@ -173,8 +179,8 @@ def wrap(argv: list[str], *, writable: list[Path], hidden: list[Path],
     mounts, remounts = _bwrap_options(writable=writable, hidden=hidden, network=network)
     chdir = ["--chdir", str(Path(cwd).resolve())] if cwd is not None else []
     return [*limits_prefix(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds),
-            shutil.which("bwrap"), *mounts, *remounts, *chdir, *_environment_options(os.environ),
-            "--", *argv]
+            shutil.which("bwrap"), *mounts, *remounts, *chdir,
+            *_environment_options(os.environ, environment), "--", *argv]
 
 
 def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
@@ -234,7 +240,10 @@ def _launch_kernel(spec_path: str, connection_file: str) -> None:
         raise SystemExit(f"sandboxed kernels need the ipc transport, got {info.get('transport')}")
     private = Path(tempfile.mkdtemp(prefix="kernel-", dir=spec["runtime"]))
     for key in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"):
-        os.symlink(private / f"kernel-{info[key]}", f"{info['ip']}-{info[key]}")
+        link = f"{info['ip']}-{info[key]}"
+        if os.path.islink(link):  # left by a kernel whose manager died; the manager saw it free
+            os.unlink(link)
+        os.symlink(private / f"kernel-{info[key]}", link)
     (private / "connection.json").write_text(json.dumps({**info, "ip": str(private / "kernel")}))
     cwd = Path.cwd().resolve()
     argv = [*spec["limits"], spec["bwrap"], *spec["mounts"],

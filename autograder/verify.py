@@ -203,25 +203,28 @@ def _hidden_references(spec) -> list[Path]:
     return paths
 
 
-def _command(work: Path, spec, *, sandboxed: bool, memory_bytes, cpu_seconds) -> tuple[list[str], dict]:
+def _command(work: Path, spec, *, sandboxed: bool, hidden: list[Path], memory_bytes,
+             cpu_seconds) -> tuple[list[str], dict]:
     argv = [sys.executable, "-I", str(work / CHILD.name), str(work)]
     if sandboxed:
-        return sandbox.wrap(argv, writable=[work], hidden=_hidden_references(spec),
-                            memory_bytes=memory_bytes, cpu_seconds=cpu_seconds, cwd=work), {}
+        return sandbox.wrap(argv, writable=[work], hidden=[*hidden, *_hidden_references(spec)],
+                            memory_bytes=memory_bytes, cpu_seconds=cpu_seconds, cwd=work,
+                            environment={"MPLBACKEND": "Agg"}), {}
     environment = {name: os.environ[name] for name in sandbox.KEPT_ENVIRONMENT if name in os.environ}
     environment.update(HOME=str(work), MPLBACKEND="Agg")
     return [*sandbox.limits_prefix(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds), *argv], environment
 
 
-def _death(returncode: int, seconds: float, timed_out: bool) -> str:
+def _death(returncode: int, seconds: float, timed_out: bool, cpu_used: float, cpu_limit: int) -> str:
     if timed_out:
         return f"it did not finish within {seconds:.0f} s (an infinite loop, or far too slow)"
+    # bwrap reports a command killed by signal n as the exit status 128 + n.
     number = -returncode if returncode < 0 else returncode - 128 if returncode > 128 else 0
-    if number == signal.SIGXCPU or (number == signal.SIGKILL and not timed_out):
-        return "it used up its CPU time (or memory) limit and was stopped"
+    if number == signal.SIGXCPU or (number == signal.SIGKILL and cpu_used >= cpu_limit - 0.5):
+        return f"it used up its {cpu_limit} s of CPU time and was stopped"
     if number:
-        return f"the process was killed by signal {signal.Signals(number).name}" \
-            if number in signal.Signals._value2member_map_ else f"the process died (signal {number})"
+        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else str(number)
+        return f"the process was killed by signal {name} (the code killed it, or it crashed)"
     return f"the process exited with code {returncode} (sys.exit or os._exit in the code?)"
 
 
@@ -247,7 +250,7 @@ def _read_part(work: Path, name: str) -> _Outcome:
 
 
 def _run(work: Path, cells: list[dict], parts: dict[str, list[Call]], spec, *, timeout: float,
-         sandboxed: bool, memory_bytes) -> dict[str, _Outcome]:
+         sandboxed: bool, hidden: list[Path], memory_bytes) -> dict[str, _Outcome]:
     """Run children until every part has an outcome; each phase (defining the code, one
     part) gets an equal share of ``timeout``, and at least MIN_PHASE_SECONDS."""
     inputs, requests = {}, {}
@@ -268,13 +271,14 @@ def _run(work: Path, cells: list[dict], parts: dict[str, list[Call]], spec, *, t
             "parts": [{"name": p, "calls": requests[p]} for p in remaining]}))
         for stale in ["started.json", *(f"{p}.json" for p in remaining)]:
             (work / stale).unlink(missing_ok=True)
-        argv, environment = _command(work, spec, sandboxed=sandboxed, memory_bytes=memory_bytes,
-                                     cpu_seconds=math.ceil(timeout))
+        argv, environment = _command(work, spec, sandboxed=sandboxed, hidden=hidden,
+                                     memory_bytes=memory_bytes, cpu_seconds=math.ceil(timeout))
         with open(work / "output.txt", "wb") as output:
             process = subprocess.Popen(argv, cwd=work, stdin=subprocess.DEVNULL, stdout=output,
                                        stderr=output, env=environment or None, start_new_session=True)
         started, deadline, timed_out = False, time.monotonic() + share, False
         while remaining:
+            exited = _exited(process)  # before looking: what it wrote by then is there
             if not started and (work / "started.json").exists():
                 started, deadline = True, time.monotonic() + share
             if started and (work / f"{remaining[0]}.json").exists():
@@ -282,16 +286,16 @@ def _run(work: Path, cells: list[dict], parts: dict[str, list[Call]], spec, *, t
                 outcomes[part] = _read_part(work, part)
                 deadline = time.monotonic() + share
                 continue
-            if process.poll() is not None:
+            if exited:
                 break
             if time.monotonic() > deadline:
                 timed_out = True
                 break
             time.sleep(POLL_SECONDS)
-        _stop(process)
+        cpu_used = _stop(process)
         if not remaining:
             break
-        reason = _death(process.returncode, share, timed_out)
+        reason = _death(process.returncode, share, timed_out, cpu_used, math.ceil(timeout))
         if not started:
             for part in remaining:
                 outcomes[part] = _Outcome(failure=f"the notebook's code could not be run: {reason}")
@@ -300,13 +304,22 @@ def _run(work: Path, cells: list[dict], parts: dict[str, list[Call]], spec, *, t
     return outcomes
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
+def _exited(process: subprocess.Popen) -> bool:
+    """Whether the child has ended, without reaping it (its resource usage is read then)."""
+    return os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def _stop(process: subprocess.Popen) -> float:
+    """Kill the child if it still runs, reap it, and return the CPU seconds it used (with
+    everything it started)."""
+    if not _exited(process):
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    process.wait()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- judging, in the parent --------------------------------------------------------------------
@@ -361,13 +374,15 @@ def judge(calls: list[Call], outcome: _Outcome, startup_problems: list[str] = ()
 
 def verify_submission(submitted: Path, assignment: str, *, timeout: float = 60,
                       memory_bytes: int | None = 2 * 2**30, sandboxed: bool | None = None,
-                      seed: int | None = None, source: Path | None = None) -> dict[str, Verdict]:
+                      seed: int | None = None, source: Path | None = None,
+                      hidden: list[Path] = ()) -> dict[str, Verdict]:
     """grade_id -> Verdict for every graded part the assignment's spec covers.
 
     ``sandboxed``: None runs the child in the sandbox when bubblewrap works here, True
     requires it (SandboxUnavailable otherwise), False runs it with resource limits only.
     ``seed`` draws the inputs (default: a fresh secret one each time). ``source`` is the
-    instructor's notebook (default: the course's source/<assignment>/ notebook).
+    instructor's notebook (default: the course's source/<assignment>/ notebook); the child
+    sees neither its course folder nor ``hidden``, besides what the sandbox always hides.
     """
     spec = spec_module(assignment)
     if spec is None:
@@ -386,8 +401,9 @@ def verify_submission(submitted: Path, assignment: str, *, timeout: float = 60,
         return {part: Verdict(False, reason) for part in parts}
     with tempfile.TemporaryDirectory(prefix="verify-") as scratch:
         work = Path(scratch)
+        course = Path(source).resolve().parents[2]  # <course>/source/<assignment>/<notebook>
         outcomes = _run(work, cells, parts, spec, timeout=timeout, sandboxed=sandboxed,
-                        memory_bytes=memory_bytes)
+                        hidden=[course, *hidden], memory_bytes=memory_bytes)
         try:
             problems = [str(p)[:1000] for p in json.loads((work / "started.json").read_text())[:3]]
         except Exception:

@@ -51,6 +51,19 @@ def test_cpu_limit_stops_a_spinning_process_even_if_it_ignores_sigxcpu():
     assert time.monotonic() - start < 20
 
 
+@needs_bwrap
+def test_python_runs_from_its_own_installation_with_a_cleared_environment(monkeypatch):
+    """Hiding the home folder must not hide the interpreter's standard library (a pyenv
+    Python lives there), nor fall back to another one."""
+    import json as host_json
+
+    monkeypatch.setenv("FDL_GRADER_SECRET", "hunter2")
+    code = "import json, os; print(json.__file__, os.environ.get('FDL_GRADER_SECRET'), os.environ['HOME'])"
+    result = subprocess.run(sandbox.wrap([sys.executable, "-c", code], writable=[], hidden=[]),
+                            capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == [host_json.__file__, "None", sandbox.SANDBOX_HOME], result.stderr
+
+
 def test_wrap_refuses_to_pretend(monkeypatch):
     monkeypatch.setattr(sandbox, "why_unavailable", lambda: "bwrap is not installed")
     with pytest.raises(sandbox.SandboxUnavailable, match="bwrap is not installed"):
