@@ -372,4 +372,69 @@ def random_search(evaluate, space, n_iter, seed):
     return rows
 ''',
     },
+    "np.where, a NaN guard, slicing and a dict comprehension": {
+        "l2_penalty": '''
+def l2_penalty(params, weight_decay):
+    if weight_decay < 0:
+        raise ValueError(f"l2_penalty: weight_decay must not be negative ({weight_decay})")
+    value = sum(np.square(p.value).sum() for p in params if p.decay) * weight_decay / 2
+    return value, [np.where(p.decay, weight_decay * p.value, 0.0) for p in params]
+''',
+        "early_stopping": '''
+import math
+
+
+class EarlyStopping:
+    def __init__(self, patience):
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"patience={patience!r} must be a non-negative integer")
+        self.patience = patience
+        self.epochs_seen = 0
+        self.bad_epochs = 0
+        self.best_epoch = None
+        self.best_loss = math.inf
+        self.snapshot = None
+
+    def update(self, val_loss, params):
+        self.epochs_seen += 1
+        if not math.isnan(val_loss) and val_loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.bad_epochs = val_loss, self.epochs_seen, 0
+            self.snapshot = [np.copy(p.value) for p in params]
+            return False
+        self.bad_epochs += 1
+        return self.bad_epochs >= max(self.patience, 1)
+
+    def restore(self, params):
+        if self.snapshot is None:
+            raise RuntimeError("restore() called before any epoch improved")
+        for p, saved in zip(params, self.snapshot):
+            p.value[:] = saved
+''',
+        "kfold_indices": '''
+def kfold_indices(n, k, seed):
+    if k < 2 or k > n:
+        raise ValueError(f"kfold_indices: k={k} is not between 2 and n={n}")
+    order = np.random.default_rng(seed).permutation(n)
+    cuts = [j * (n // k) + min(j, n % k) for j in range(k + 1)]
+    return [(np.r_[order[:a], order[b:]], order[a:b]) for a, b in zip(cuts[:-1], cuts[1:])]
+''',
+        "log_uniform": '''
+def log_uniform(low, high, size, rng):
+    if low <= 0 or low >= high:
+        raise ValueError(f"log_uniform: need 0 < low < high, got low={low}, high={high}")
+    a, b = np.log(low), np.log(high)
+    return np.exp(a + (b - a) * rng.random(size))
+''',
+        "random_search": '''
+def random_search(evaluate, space, n_iter, seed):
+    if n_iter < 1:
+        raise ValueError(f"random_search: n_iter={n_iter} must be positive")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n_iter):
+        params = {name: log_uniform(*bounds, 1, rng).item() for name, bounds in space.items()}
+        rows.append(params | {"score": evaluate(dict(params))})
+    return rows
+''',
+    },
 }
