@@ -153,10 +153,10 @@ def batchnorm_train_forward(x, gamma, beta, eps=1e-5):
     n, d = x.shape
     x_hat, inv_std = np.empty((n, d)), np.empty(d)
     for j in range(d):
-        mu = sum(x[:, j]) / n
-        var = sum((v - mu) ** 2 for v in x[:, j]) / n
-        inv_std[j] = 1.0 / np.sqrt(var + eps)
-        x_hat[:, j] = [(v - mu) * inv_std[j] for v in x[:, j]]
+        column = x[:, j]
+        mu = sum(column) / n
+        inv_std[j] = 1.0 / np.sqrt(np.dot(column - mu, column - mu) / n + eps)
+        x_hat[:, j] = (column - mu) * inv_std[j]
     return gamma * x_hat + beta, (x_hat, gamma, inv_std)
 ''',
         "batchnorm_backward": '''
@@ -168,7 +168,7 @@ def batchnorm_backward(dout, cache):
         s, h = inv_std[j], x_hat[:, j]
         jacobian = s * (np.eye(n) - 1.0 / n) - (s / n) * np.outer(h, h)  # d x_hat_k / d x_i
         dx[:, j] = jacobian.T @ (gamma[j] * dout[:, j])
-    dgamma = np.array([sum(dout[i, j] * x_hat[i, j] for i in range(n)) for j in range(d)])
+    dgamma = np.array([np.dot(dout[:, j], x_hat[:, j]) for j in range(d)])
     dbeta = np.array([sum(dout[:, j]) for j in range(d)])
     return dx, dgamma, dbeta
 ''',
@@ -177,9 +177,9 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, train, momentum
     if train:
         n = len(x)
         for j in range(x.shape[1]):
-            mu = sum(x[:, j]) / n
+            mu = np.mean(x[:, j])
             running_mean[j] = (1 - momentum) * running_mean[j] + momentum * mu
-            running_var[j] = (1 - momentum) * running_var[j] + momentum * sum((x[:, j] - mu) ** 2) / n
+            running_var[j] = (1 - momentum) * running_var[j] + momentum * np.sum((x[:, j] - mu) ** 2) / n
         return batchnorm_train_forward(x, gamma, beta, eps)
     out = np.empty_like(x)
     for j in range(x.shape[1]):
