@@ -251,9 +251,11 @@ def _grade_submission(job: Job, started: float) -> dict:
         shutil.rmtree(autograded, ignore_errors=True)  # no stale feedback from an older file
         return _finish(record, started)
 
+    timings = record["timings"] = {}
     with tempfile.TemporaryDirectory(prefix=f"grade-{job.student}-") as scratch_name:
         scratch = Path(scratch_name)
         outcome = _autograde(job, folder, check.notebook, scratch)
+        timings["nbgrader"] = round(time.monotonic() - started, 3)
         record.update(status=outcome["status"], sandboxed=outcome["sandboxed"])
         if "log" in outcome:
             record["log"] = outcome["log"]
@@ -266,9 +268,13 @@ def _grade_submission(job: Job, started: float) -> dict:
         else:
             shutil.rmtree(autograded, ignore_errors=True)
     if outcome["status"] != ERROR:
+        clock = time.monotonic()
         _scan(record, check.notebook, source_path)
+        timings["scan"] = round(time.monotonic() - clock, 3)
         if limits.verify:
+            clock = time.monotonic()
             _verify(record, check.notebook, job)
+            timings["verify"] = round(time.monotonic() - clock, 3)
     record["score"] = sum(p["score"] for p in record["parts"].values())
     record["reason"] = _reason(record)
     return _finish(record, started)
@@ -628,18 +634,29 @@ def prepare_template(course_dir: Path, assignment: str, destination: Path,
     return destination
 
 
+def _gradebook(db_url: str):
+    """nbgrader's Gradebook on ``db_url``. nbgrader runs ``alembic`` by name to set up a new
+    database other than SQLite, so this interpreter's environment must be on the PATH."""
+    from nbgrader.api import Gradebook
+
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}"
+    return Gradebook(db_url)
+
+
 def _ensure_assignment_in_gradebook(course_dir: Path, assignment: str, db_url: str,
                                     template: Path) -> None:
     """Make the course's gradebook know the assignment's notebooks and cells (what
     ``generate_assignment`` records), without writing the course's release/ folder: a new
     SQLite gradebook is the template's, an existing one gets ``generate_assignment``."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     course_db = Path(course_dir) / "gradebook.db"
     if db_url == f"sqlite:///{course_db}" and not course_db.exists():
         shutil.copy2(template / "gradebook.db", course_db)
         return
-    with Gradebook(db_url) as gradebook:
+    with _gradebook(db_url) as gradebook:
         try:
             if gradebook.find_assignment(assignment).notebooks:
                 return
@@ -655,10 +672,9 @@ def _ensure_assignment_in_gradebook(course_dir: Path, assignment: str, db_url: s
 
 def write_gradebook(db_url: str, record: dict) -> None:
     """Record one submission's final scores in the gradebook (the parent is the only writer)."""
-    from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
-    with Gradebook(db_url) as gradebook, warnings.catch_warnings():
+    with _gradebook(db_url) as gradebook, warnings.catch_warnings():
         # nbgrader's own autoflush warning when it creates a submission; harmless
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(record["student"])

@@ -5,6 +5,7 @@ the gradebook and the resume behaviour afterwards."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -191,3 +192,54 @@ def test_workers_on_a_dask_cluster(tmp_path):
     statuses = {r["student"]: (r["status"], r["score"]) for r in summary.graded}
     assert statuses == {"correct": ("graded", 16.0), "empty": ("ungradable", 0.0),
                         "not_json": ("ungradable", 0.0)}
+
+
+@pytest.fixture
+def postgres_url(tmp_path):
+    """A real PostgreSQL server (Debian's postgresql package) for the test, on a Unix socket."""
+    import glob
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    pytest.importorskip("psycopg2", reason="psycopg2 (PostgreSQL's driver) is not installed")
+    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not binaries:
+        pytest.skip("PostgreSQL is not installed (Debian package postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="gradebook-pg-"))  # outside pytest's private folder
+    as_user = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres")
+    data, sockets = root / "data", root / "sockets"
+
+    def pg(program, *args):
+        subprocess.run([*as_user, f"{binaries[-1]}/{program}", *args], check=True,
+                       capture_output=True, timeout=120)
+
+    pg("initdb", "-D", str(data), "-A", "trust", "-U", "grader")
+    subprocess.run([*as_user, "mkdir", str(sockets)], check=True)
+    pg("pg_ctl", "-D", str(data), "-w", "-l", str(root / "log"), "start", "-o",
+       f"-k {sockets} -c listen_addresses=''")
+    try:
+        pg("createdb", "-h", str(sockets), "-U", "grader", "course")
+        yield f"postgresql+psycopg2://grader@/course?host={sockets}"
+    finally:
+        pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_gradebook_in_postgresql(tmp_path, postgres_url):
+    from nbgrader.api import Gradebook
+
+    course = subs.make_course(tmp_path)
+    everything = subs.batch(course)
+    for student in ("correct", "empty"):
+        subs.write(course, student, everything[student][0])
+    assert cli(["grade", ASSIGNMENT, "--course", str(course), "--db", postgres_url,
+                "--no-progress", "--cell-timeout", "10"]) == 1  # one ungradable
+    assert not (course / "gradebook.db").exists()
+    with Gradebook(postgres_url) as gradebook:
+        scores = {s.student.id: s.score for s in gradebook.assignment_submissions(ASSIGNMENT)}
+    assert scores == {"correct": 16, "empty": 0}
