@@ -86,6 +86,20 @@ def activation_stds(model, X):
             stds.append(np.std(h, axis=0).mean())
     return np.array(stds)
 '''}, {"test_activation_stds"}),
+    # Tampering: the reference and the checks rebound to agree with a wrong initializer (hidden
+    # tests reload them).
+    "he normal that rebinds the reference and the checks": ({"he_normal": '''
+import course_lib.init
+import course_lib.testing
+
+
+def he_normal(fan_in, fan_out, rng):
+    return rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)
+
+
+course_lib.init.he_normal = lambda fan_in, fan_out, seed=None: he_normal(fan_in, fan_out, np.random.default_rng(seed))
+course_lib.testing.check_close = lambda *args, **kwargs: None
+'''}, {"test_he_normal"}),
 }
 
 CORRECT = {

@@ -121,6 +121,20 @@ def train_logistic(X, y, lr=0.1, n_steps=100):
         history.append(logistic_loss(X, y, w, b))
     return w, b, history
 '''}, {"test_train_logistic"}),
+    # Tampering: the grader's checks rebound to pass everything (hidden tests reload them).
+    "a loss that switches the checks off": ({"logistic_loss": '''
+import course_lib.testing as _testing
+_testing.check_close = lambda *args, **kwargs: None
+_testing.attempt = lambda *args, **kwargs: None
+
+
+def predict_proba(X, w, b):
+    return sigmoid(X @ w + b)
+
+
+def logistic_loss(X, y, w, b):
+    return 0.0
+'''}, {"test_logistic_loss"}),
 }
 
 CORRECT = {
