@@ -151,8 +151,13 @@ def _bwrap_options(*, writable: list[Path], hidden: list[Path],
         if not path.is_dir():
             raise ValueError(f"a writable path of the sandbox must be an existing folder: {path}")
         options += ["--bind", str(path), str(path)]
-    remounts = [option for folder in folders for option in ("--remount-ro", folder)]
-    return options, remounts
+    return options, _remounts(folders, writable)
+
+
+def _remounts(folders: list[str], writable: list) -> list[str]:
+    """Make hidden folders read-only, except where a writable folder is mounted over one."""
+    kept = [f for f in folders if not any(_inside(Path(f), Path(w).resolve()) for w in writable)]
+    return [option for folder in kept for option in ("--remount-ro", folder)]
 
 
 def _environment_options(environ, extra: dict[str, str] | None = None) -> list[str]:
@@ -206,7 +211,7 @@ def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
     if available():
         mounts, remounts = _bwrap_options(writable=[], hidden=[*hidden, scratch], network=False)
         launch = {"limits": limits, "bwrap": shutil.which("bwrap"), "kernel": kernel,
-                  "mounts": mounts, "remounts": remounts, "runtime": str(runtime)}
+                  "mounts": mounts, "hidden_folders": remounts[1::2], "runtime": str(runtime)}
         (spec_dir / "launch.json").write_text(json.dumps(launch, indent=1))
         argv = [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "kernel",
                 str(spec_dir / "launch.json"), "{connection_file}"]
@@ -246,10 +251,11 @@ def _launch_kernel(spec_path: str, connection_file: str) -> None:
         os.symlink(private / f"kernel-{info[key]}", link)
     (private / "connection.json").write_text(json.dumps({**info, "ip": str(private / "kernel")}))
     cwd = Path.cwd().resolve()
+    # The private folder last: it stays visible even inside the working folder.
     argv = [*spec["limits"], spec["bwrap"], *spec["mounts"],
-            "--bind", str(private), str(private), "--bind", str(cwd), str(cwd),
-            *spec["remounts"], "--chdir", str(cwd), *_environment_options(os.environ),
-            "--", *spec["kernel"], "-f", str(private / "connection.json")]
+            "--bind", str(cwd), str(cwd), "--bind", str(private), str(private),
+            *_remounts(spec["hidden_folders"], [cwd, private]), "--chdir", str(cwd),
+            *_environment_options(os.environ), "--", *spec["kernel"], "-f", str(private / "connection.json")]
     os.execv(argv[0], argv)
 
 

@@ -230,12 +230,20 @@ def _death(returncode: int, seconds: float, timed_out: bool, cpu_used: float, cp
 
 def _read_part(work: Path, name: str) -> _Outcome:
     try:
-        if (work / f"{name}.npy").stat().st_size > RESULT_BYTES:
+        size = (work / f"{name}.npy").stat().st_size
+        if size > RESULT_BYTES or (work / f"{name}.json").stat().st_size > RESULT_BYTES:
             return _Outcome(failure="it returned arrays far larger than its inputs")
-        info = json.loads((work / f"{name}.json").read_text()[:RESULT_BYTES])
-        flat = np.load(work / f"{name}.npy", allow_pickle=False)
-        if flat.dtype != np.float64 or flat.ndim != 1:
-            raise ValueError("not a flat float64 array")
+        info = json.loads((work / f"{name}.json").read_text())
+        with open(work / f"{name}.npy", "rb") as file:
+            # The header first: allocate nothing for a shape or type the file does not hold.
+            version = np.lib.format.read_magic(file)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(file)
+            if dtype != np.float64 or len(shape) != 1 or fortran or shape[0] * 8 > size:
+                raise ValueError("not a flat float64 array")
+            file.seek(0)
+            flat = np.load(file, allow_pickle=False)
         arrays = {}
         for key, (offset, shape) in dict(info["index"]).items():
             size = math.prod(int(n) for n in shape)

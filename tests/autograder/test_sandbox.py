@@ -214,3 +214,39 @@ def test_kernelspec_without_bwrap_has_limits_and_claims_no_isolation(tmp_path, m
     assert not any("bwrap" in part for part in spec["argv"])
     assert "not isolated" in spec["display_name"]
     assert f"--ExecutePreprocessor.kernel_name={sandbox.KERNEL_NAME}" in args
+
+
+@needs_bwrap
+def test_sandboxed_kernel_can_be_interrupted_and_shut_down(tmp_path, monkeypatch):
+    """What nbgrader's cell timeout does: interrupt a spinning cell (through the kernel's
+    control channel, since a signal to bwrap would not reach it), then run the next cell."""
+    from jupyter_client import KernelManager
+    from traitlets.config import Config
+
+    env, args = sandbox.kernel_setup(tmp_path, hidden=[], memory_bytes=2 * 2**30, cpu_seconds=60)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = Config()
+    for arg in args:
+        key, value = arg[2:].split("=", 1)
+        section, trait = key.split(".")
+        config[section][trait] = value
+    manager = KernelManager(kernel_name=sandbox.KERNEL_NAME, config=config)
+    (tmp_path / "notebook folder").mkdir()
+    manager.start_kernel(cwd=str(tmp_path / "notebook folder"))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        spinning = client.execute("while True:\n    pass")
+        time.sleep(1)
+        manager.interrupt_kernel()
+        reply = client.get_shell_msg(timeout=30)
+        while reply["parent_header"].get("msg_id") != spinning:
+            reply = client.get_shell_msg(timeout=30)
+        assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "KeyboardInterrupt"
+        assert client.execute_interactive("x = 1 + 1", timeout=30)["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert not manager.is_alive()
