@@ -39,7 +39,12 @@ def graded(request, tmp_path_factory):
         harness.submit(course, assignment, f"buggy{i}", {**solution, **cells})
     for i, cells in enumerate(module.CORRECT.values()):
         harness.submit(course, assignment, f"correct{i}", {**solution, **cells})
-    run_nbgrader(course, "autograde", assignment, "--force")
+    # Kernels on Unix sockets under this course copy: TCP ports picked by concurrent graders
+    # (the other test workers) can collide, and one dead kernel would fail a whole run.
+    sockets = course / "kernel-sockets"
+    sockets.mkdir()
+    run_nbgrader(course, "autograde", assignment, "--force", "--KernelManager.transport=ipc",
+                 f"--KernelManager.ip={sockets / 'kernel'}")
     return assignment, course, source, module, harness.scores(course, assignment)
 
 
