@@ -313,3 +313,13 @@ def test_the_sandboxed_child_cannot_read_the_reference(course, tmp_path, solutio
                                         ASSIGNMENT, source=source, sandboxed=True)
     assert refuted(verdicts) == {"test_sigmoid", "test_sigmoid_derivative", "test_softplus"}, \
         {p: v.message for p, v in verdicts.items()}
+
+
+def test_what_the_hidden_tests_allow_is_confirmed(course, tmp_path, solution, source):
+    """Verification asks no more than the hidden tests: a softmax that shifts its input in
+    place (the result is unchanged, and only relu's tests forbid it) keeps its points."""
+    shifting = ("def softmax(x):\n    x -= np.max(x, axis=-1, keepdims=True)\n    e = np.exp(x)\n"
+                "    return e / e.sum(axis=-1, keepdims=True)\n")
+    verdicts = verify.verify_submission(notebook(course, tmp_path, {**solution, "softmax": shifting}),
+                                        ASSIGNMENT, source=source)
+    assert refuted(verdicts) == set(), {p: v.message for p, v in verdicts.items()}
