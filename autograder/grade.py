@@ -724,6 +724,12 @@ def grade(assignment: str, course_dir: Path = COURSE_DIR, *, students: list[str]
     started = time.monotonic()
     course_dir = Path(course_dir).resolve()
     source = _source_notebook(course_dir, assignment)
+    if limits.sandbox:
+        from autograder import sandbox
+
+        if not sandbox.available():
+            raise ValueError("the sandbox was required, but bubblewrap does not work here "
+                             "(apt-get install bubblewrap; unprivileged user namespaces)")
     db_url = db_url or f"sqlite:///{course_dir / 'gradebook.db'}"
     found = submissions(course_dir, assignment)
     if students is not None:
