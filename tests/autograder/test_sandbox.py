@@ -126,14 +126,12 @@ def graded(tmp_path_factory):
     harness.submit(course, ASSIGNMENT, "spinner", {**solution, "relu": "while True:\n    pass\n"})
     env, args = sandbox.kernel_setup(root / "scratch", hidden=[course], memory_bytes=2 * 2**30,
                                      cpu_seconds=8)
-    start = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, *args],
                             cwd=course, capture_output=True, text=True, timeout=600,
                             env={**os.environ, **env, "FDL_GRADER_SECRET": "hunter2",
                                  "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
-    seconds = time.monotonic() - start
     listener.close()
-    return course, result, seconds
+    return course, result
 
 
 def _report(course: Path) -> dict:
@@ -148,7 +146,7 @@ def _report(course: Path) -> dict:
 
 @needs_bwrap
 def test_sandboxed_kernel_reads_no_grading_material_and_reaches_no_network(graded):
-    course, _, _ = graded
+    course, _ = graded
     report = _report(course)
     for name in ("gradebook", "source", "config", "checks", "repository_course", "git"):
         assert report[name] in (["ok", []], ["ok", 0]) or report[name][0] == "FileNotFoundError", \
@@ -169,7 +167,7 @@ def test_sandboxed_kernel_reads_no_grading_material_and_reaches_no_network(grade
 
 @needs_bwrap
 def test_sandboxed_kernel_grades_the_honest_parts(graded):
-    course, _, _ = graded
+    course, _ = graded
     assert harness.scores(course, ASSIGNMENT)["prober"] == {
         "test_sigmoid": 3.0, "test_sigmoid_derivative": 2.0, "test_relu": 2.0,
         "test_leaky_relu": 2.0, "test_elu": 2.0, "test_softplus": 2.0, "test_softmax": 3.0}
@@ -177,12 +175,12 @@ def test_sandboxed_kernel_grades_the_honest_parts(graded):
 
 @needs_bwrap
 def test_spinning_kernel_dies_at_the_cpu_limit(graded):
-    course, result, seconds = graded
-    # nbgrader's own cell timeout is 120 s; the 8 s CPU limit ends the spinner first.
-    assert seconds < 110, seconds
-    assert "spinner" not in harness.scores(course, ASSIGNMENT) or \
-        not (course / "autograded" / "spinner" / ASSIGNMENT).exists()
-    assert "Kernel died" in result.stdout + result.stderr or "DeadKernel" in result.stdout + result.stderr
+    course, result = graded
+    log = result.stdout + result.stderr
+    # Killed by the 8 s CPU limit (the kernel dies), not by nbgrader's 120 s cell timeout.
+    assert "Kernel died" in log or "DeadKernel" in log
+    assert "Timeout waiting" not in log and "CellTimeoutError" not in log
+    assert not (course / "autograded" / "spinner" / ASSIGNMENT).exists()
 
 
 @needs_bwrap
