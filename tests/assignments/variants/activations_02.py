@@ -75,6 +75,13 @@ def softplus(x):
     print("debugging softplus", file=sys.stderr)
     return undefined_name
 '''}, {"test_softplus"}),
+    # Right values, but through the library the student is asked to replace.
+    "softplus delegates to course_lib": ({"softplus": '''
+from course_lib import activations as act
+
+def softplus(x):
+    return act.softplus(x)
+'''}, {"test_softplus"}),
 }
 
 CORRECT = {
@@ -124,6 +131,43 @@ def relu(x):
 
 def relu_derivative(x):
     return np.heaviside(x, 0.0)
+''',
+    },
+    "log-space formulas and masked copies": {
+        "sigmoid": '''
+def sigmoid(x):
+    # 1 / (1 + e^{-x}) = exp(-log(1 + e^{-x})), and logaddexp never overflows.
+    return np.exp(-np.logaddexp(0.0, -np.asarray(x, dtype=float)))
+''',
+        "sigmoid_derivative": '''
+def sigmoid_derivative(x):
+    x = np.asarray(x, dtype=float)
+    return np.exp(-np.logaddexp(0.0, -x) - np.logaddexp(0.0, x))  # sigma(x) sigma(-x)
+''',
+        "leaky_relu": '''
+def leaky_relu(x, slope=0.01):
+    x = np.asarray(x, dtype=float)
+    return np.maximum(x, slope * x)
+
+
+def leaky_relu_derivative(x, slope=0.01):
+    x = np.asarray(x, dtype=float)
+    return 1.0 * (x > 0) + slope * (x <= 0)
+''',
+        "elu": '''
+def elu(x, alpha=1.0):
+    out = np.array(x, dtype=float)  # a copy: the caller's array is left alone
+    negative = out <= 0
+    out[negative] = alpha * np.expm1(out[negative])
+    return out
+
+
+def elu_derivative(x, alpha=1.0):
+    x = np.asarray(x, dtype=float)
+    out = np.ones_like(x)
+    negative = x <= 0
+    out[negative] = alpha * np.exp(x[negative])
+    return out
 ''',
     },
 }
