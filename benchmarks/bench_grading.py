@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                               limits=limits, progress=sys.stderr.isatty())
         pipeline = time.perf_counter() - start
         print(summary)
+        for record in summary.graded:
+            if record["status"].startswith(grade.ERROR):
+                print(f"  {record['student']}: {record['reason']}")
         rate = args.n / pipeline * 60
         print(f"pipeline ({args.workers} workers): {pipeline:.1f} s, {rate:.1f} submissions/min")
         if args.skip_plain:

@@ -182,12 +182,32 @@ def softmax(x):
 }
 
 
+# Reads what grading material it can find and prints it; sandboxed, every such file is empty.
+SNOOP = '''
+import glob as _glob
+_leaked = []
+for _pattern in ["../../../gradebook.db", "../../../source/*/*.ipynb", "../../../*.py",
+                 {course!r} + "/gradebook.db", {course!r} + "/source/*/*.ipynb"]:
+    for _path in _glob.glob(_pattern):
+        try:
+            with open(_path, "rb") as _file:
+                if _file.read(100):
+                    _leaked.append(_path)
+        except OSError:
+            pass
+print("LEAKED" if _leaked else "NOTHING READ", _leaked)
+'''
+
+
 def tampering(course: Path) -> dict[str, tuple[dict[str, bytes], set[str]]]:
     sol = solution(course)
     out = {}
     for student, (code, lost) in TAMPERING.items():
         part = "sigmoid" if "def sigmoid" in code else "softmax"
         out[student] = ({NOTEBOOK: notebook_bytes(course, {**sol, part: code})}, lost)
+    snoop = SNOOP.format(course=str(course.resolve()))
+    out["snoops"] = ({NOTEBOOK: notebook_bytes(course, {**sol, "sigmoid": sol["sigmoid"] + snoop})},
+                     set())
     return out
 
 

@@ -106,7 +106,19 @@ def test_tampering_earns_nothing_beyond_the_honest_code(graded, student):
     record = graded[2][student]
     lost = graded[3][student]
     assert {p for p, s in _points(record).items() if s == 0} == lost, record["reason"]
-    assert "verification-mismatch" in record["status"], record["reason"]
+    if any(record["parts"][part]["nbgrader"] for part in lost):  # nbgrader was fooled
+        assert "verification-mismatch" in record["status"], record["reason"]
+
+
+def test_the_kernel_reads_no_grading_material(graded):
+    course, _, records, _ = graded
+    if not records["snoops"]["sandboxed"]:
+        pytest.skip("bubblewrap does not work here: kernels are not isolated")
+    nb = json.loads((course / "autograded" / "snoops" / ASSIGNMENT / NOTEBOOK).read_text())
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"]
+                      for o in c.get("outputs", ()))
+    assert "NOTHING READ []" in printed and "LEAKED" not in printed
+    assert records["snoops"]["score"] == 16
 
 
 def test_warning_on_stderr_does_not_cost_points_but_warnings_still_fail_the_check(graded):
@@ -162,6 +174,13 @@ def test_a_second_run_grades_nothing_and_regrade_grades_again(graded):
     assert cli(["grade", ASSIGNMENT, "--course", str(course), "--student", "not_json",
                 "--regrade", "--no-progress", "--cell-timeout", "10"]) == 1
     assert grade.read_records(course, ASSIGNMENT)["not_json"]["status"] == "ungradable"
+
+    # what an interruption leaves: a record never written, or written half
+    state = grade.state_dir(course, ASSIGNMENT)
+    (state / "not_utf8.json").unlink()
+    (state / "not_a_notebook.json").write_text('{"student": "not_a_notebook", "sta')
+    resumed = grade.grade(ASSIGNMENT, course, workers=2, limits=LIMITS, progress=False)
+    assert sorted(r["student"] for r in resumed.graded) == ["not_a_notebook", "not_utf8"]
 
 
 def test_preflight_names_the_problem(tmp_path):
