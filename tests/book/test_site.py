@@ -5,6 +5,7 @@ These tests need no browser, so they also run where Chromium is not installed.
 """
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -90,10 +91,37 @@ def test_every_image_is_a_file_of_the_site(site):
     assert not missing, "images that are not files of the site:\n" + "\n".join(missing)
 
 
-def test_the_activations_chapter_shows_its_computed_figures(site):
-    images = index_page(site / "book" / "activations.html").images
-    figures = [src for src in images if "_images/" in src and src.endswith(".png")]
-    assert len(figures) >= 2, f"expected matplotlib figures computed at build time, got {images}"
+CHAPTERS = [page for page in toc_pages() if page.startswith("book/")
+            and page not in ("book/intro", "book/instructors", "book/references")]
+
+
+def test_every_chapter_shows_figures_computed_at_build_time(site):
+    few = {}
+    for chapter in CHAPTERS:
+        images = index_page(site / f"{chapter}.html").images
+        figures = [src for src in images if "_images/" in src and src.endswith(".png")]
+        if len(figures) < 2:
+            few[chapter] = images
+    assert not few, f"chapters with fewer than two matplotlib figures: {few}"
+
+
+def test_every_chapter_offers_its_assignment_for_download(site):
+    """Each chapter links the student version of its assignment, and that download is the
+    nbgrader release: a notebook with the graded cells' stubs and no hidden test."""
+    missing = []
+    for chapter in CHAPTERS:
+        page = site / f"{chapter}.html"
+        notebooks = [href for href in index_page(page).links
+                     if "_downloads/" in href and href.endswith(".ipynb")]
+        if not notebooks:
+            missing.append(chapter)
+            continue
+        for href in notebooks:
+            text = (page.parent / unquote(urlsplit(href).path)).read_text(encoding="utf-8")
+            assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text, href
+            assert "NotImplementedError" in text, f"{href} is not a student version"
+            json.loads(text)
+    assert not missing, f"chapters without a downloadable assignment: {missing}"
 
 
 def test_mathjax_is_served_by_the_site(site):
