@@ -9,8 +9,11 @@ Design (the decisions, and why):
   course's ``nbgrader_config.py`` and ``source/<assignment>/``, and a gradebook made by
   ``nbgrader generate_assignment``). A worker copies it into a fresh temporary folder, puts the
   one submission under ``submitted/<student>/<assignment>/`` and runs ``nbgrader autograde
-  ASSIGNMENT --student STUDENT`` as a subprocess in its own session (killed as a group). No two
-  runs share a gradebook, a working directory or a kernel, so parallel runs cannot collide;
+  ASSIGNMENT --student STUDENT`` in a process of its own, in its own session (killed as a
+  group): a child forked from the worker, which imported nbgrader once (the import alone costs
+  seconds of CPU, which a fresh interpreter per submission would pay every time), or a fresh
+  interpreter where the worker runs threads (a Dask worker: fork could deadlock). No two runs
+  share a gradebook, a working directory or a kernel, so parallel runs cannot collide;
   nbgrader's API changes the working directory, hence processes, never threads.
 - **The parent alone writes the course's gradebook** (one writer: no "database is locked"),
   through nbgrader's Gradebook API: the student, the submission, the auto score of every graded
@@ -62,7 +65,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 import warnings
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -446,32 +451,78 @@ def _kernel_setup(scratch: Path, job: Job) -> tuple[dict, list[str], bool]:
 
 def _run_nbgrader(course: Path, job: Job, stopped: dict, progress: Path, env_extra: dict,
                   extra_args: list[str], kernel_limited: bool) -> tuple[int, str, bool]:
-    """One ``nbgrader autograde`` run in its own session; returns (exit code, log, whether
-    it was killed for exceeding the submission's time limit)."""
+    """One ``nbgrader autograde`` run in a process and session of its own; returns (exit
+    code, log, whether it was killed for exceeding the submission's time limit)."""
     config = json.dumps({"GuardedExecute": {"progress_file": str(progress), "stopped": stopped}})
     (course / "run_config.json").write_text(config)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "JUPYTER_RUNTIME_DIR": str(course / "runtime"), **env_extra}
-    argv = [sys.executable, "-m", "nbgrader", "autograde", job.assignment,
-            "--student", job.student, "--force", *extra_args]
+    args = ["autograde", job.assignment, "--student", job.student, "--force", *extra_args]
     limits = None if kernel_limited else (job.limits.memory_bytes, job.limits.cpu_seconds)
-    process = subprocess.Popen(argv, cwd=course, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, errors="replace",
-                               start_new_session=True,
-                               preexec_fn=(lambda: _set_limits(*limits)) if limits else None)
+    log_path = course / "nbgrader.log"
+    with open(log_path, "wb") as log:
+        if threading.active_count() == 1:
+            pid = _fork_nbgrader(course, env, args, limits, log.fileno())
+        else:  # fork in a threaded process (a Dask worker) can deadlock: a fresh interpreter
+            pid = subprocess.Popen(
+                [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=(lambda: _set_limits(*limits)) if limits else None).pid
+    killed = False
     try:
-        log, _ = process.communicate(timeout=job.limits.timeout)
-        return process.returncode, log, False
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        log, _ = process.communicate()
-        return process.returncode, log, True
+        deadline = time.monotonic() + job.limits.timeout
+        while not (status := os.waitpid(pid, os.WNOHANG))[0]:
+            if time.monotonic() >= deadline:
+                _kill_group(pid)
+                status, killed = os.waitpid(pid, 0), True
+                break
+            time.sleep(0.05)
     except BaseException:  # Ctrl-C in the worker: leave no nbgrader or kernel behind
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        _kill_group(pid)
+        os.waitpid(pid, 0)
         _kill_kernels(_events(progress))
         raise
+    text = log_path.read_bytes().decode("utf-8", "replace")
+    return os.waitstatus_to_exitcode(status[1]), text, killed
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:  # not yet its own session leader
+        os.kill(pid, signal.SIGKILL)
+
+
+def _fork_nbgrader(course: Path, env: dict, args: list[str], limits, log_fd: int) -> int:
+    """Run nbgrader in a forked child of this worker, which has imported nbgrader once:
+    importing it costs seconds of CPU, which a fresh interpreter per submission would pay
+    every time. The child is still one process per submission, in its own session."""
+    from nbgrader.apps.nbgraderapp import NbGraderApp  # imported here, once per worker
+
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.setsid()
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        os.chdir(course)
+        os.environ.clear()
+        os.environ.update(env)
+        if limits:
+            _set_limits(*limits)
+        NbGraderApp.launch_instance(args)
+        code = 0
+    except SystemExit as error:
+        code = error.code if isinstance(error.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _set_limits(memory_bytes: int | None, cpu_seconds: int | None) -> None:
