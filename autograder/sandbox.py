@@ -109,17 +109,23 @@ def default_hidden() -> list[Path]:
     from .course import COURSE_DIR
 
     package = Path(__file__).resolve().parent
-    hidden = [COURSE_DIR, package, package.parent / ".git"]
+    # The tests hold correct answers written differently (tests/assignments/variants).
+    hidden = [COURSE_DIR, package, package.parent / ".git", package.parent / "tests"]
     # The home folder (configuration, credentials, history), except what Python runs from:
     # a venv's standard library may live there (pyenv), and the course itself may.
-    needed = [package.parent, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-              Path(sys.executable).resolve().parent]
+    needed = _needed()
     home = Path.home().resolve()
     if not any(_inside(p, home) for p in needed):
         hidden.append(home)
     elif home.is_dir():
         hidden += [entry for entry in home.iterdir() if not any(_inside(p, entry) for p in needed)]
     return [p for p in hidden if p.exists()]
+
+
+def _needed() -> list[Path]:
+    """What sandboxed Python must read: the repository (course_lib), the environment."""
+    return [Path(__file__).resolve().parents[1], Path(sys.prefix).resolve(),
+            Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent]
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -136,9 +142,14 @@ def _bwrap_options(*, writable: list[Path], hidden: list[Path],
                "--die-with-parent", "--new-session"]
     if network:
         options.append("--share-net")
-    for private in ("/tmp", "/var/tmp", "/run"):
-        if os.path.isdir(private):
-            options += ["--size", str(PRIVATE_TMP_BYTES), "--tmpfs", private]
+    privates = [private for private in ("/tmp", "/var/tmp", "/run") if os.path.isdir(private)]
+    for private in privates:
+        options += ["--size", str(PRIVATE_TMP_BYTES), "--tmpfs", private]
+    # A clone of the course (CI's, say) or its environment may live in one of those: show it
+    # again, read-only; what it holds of grading material is hidden below.
+    for path in _needed():
+        if any(_inside(path, Path(private).resolve()) for private in privates) and path.is_dir():
+            options += ["--ro-bind", str(path), str(path)]
     folders = []
     for path in [Path(p).resolve() for p in [*hidden, *default_hidden()]]:
         if path.is_dir():
