@@ -54,11 +54,15 @@ def test_honest_mistakes_raise_no_flag(course, tmp_path):
     02-activations: code that does not touch the grader, whatever its bugs."""
     sol = solution(course)
     module = variants(ASSIGNMENT)
+    # The one mistake that calls the library it replaces is flagged for that, and only that.
+    delegating = "softplus delegates to course_lib"
     honest = {"release": None, "solution": sol,
-              **{name: {**sol, **cells} for name, (cells, _) in module.BUGGY.items()},
+              **{name: {**sol, **cells} for name, (cells, _) in module.BUGGY.items() if name != delegating},
               **{name: {**sol, **cells} for name, cells in module.CORRECT.items()}}
     flagged = {name: flags for name, cells in honest.items() if (flags := scan(course, tmp_path, cells))}
     assert not flagged, flagged
+    flags = scan(course, tmp_path, {**sol, **module.BUGGY[delegating][0]})
+    assert [flag.code for flag in flags] == ["imports-reference"], flags
 
 
 @pytest.mark.parametrize("assignment", [a for a in WITH_VARIANTS if a != ASSIGNMENT])
