@@ -1,5 +1,7 @@
 """Assignment 04-backprop: realistic mistakes and correct alternatives."""
 
+from . import combine
+
 # Templates: a correct answer in which the lines given to the helper replace the right ones.
 
 LINEAR_BACKWARD = '''
@@ -218,18 +220,6 @@ class MatMul(graph.MatMul):
 }
 
 
-def _together(*names):
-    """One submission holding several mistakes, each in a different part: it must lose exactly
-    their parts. Parts are graded independently, so this checks what one submission per mistake
-    would, for a fraction of the kernel runs."""
-    cells, lost = {}, set()
-    for name in names:
-        more, parts = MISTAKES[name]
-        assert not cells.keys() & more.keys() and not lost & parts, f"{names}: two mistakes in one part"
-        cells, lost = cells | more, lost | parts
-    return " + ".join(names), (cells, lost)
-
-
 GROUPS = [
     ("a consistent pair that subtracts the bias", "relu gradient passes at exactly 0 (x >= 0)",
      "Add assigns its shares instead of adding them", "MatMul assigns its shares instead of adding them"),
@@ -248,7 +238,7 @@ GROUPS = [
     ("linear backward calls course_lib",),
 ]
 assert sorted(n for group in GROUPS for n in group) == sorted(MISTAKES), "every mistake once"
-BUGGY = dict(_together(*group) for group in GROUPS)
+BUGGY = combine(MISTAKES, GROUPS)
 
 CORRECT = {
     "loops and explicit sums": {

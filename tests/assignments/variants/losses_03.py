@@ -1,9 +1,11 @@
 """Assignment 03-losses: realistic mistakes and correct alternatives.
 
 Every mistake below is one student's bug in one function. To keep the grading run short, each
-graded submission combines mistakes in different functions (``_together``): it must lose
+graded submission combines mistakes in different functions (``variants.combine``): it must lose
 exactly the parts of its mistakes, which also proves that a bug in one part costs no other.
 """
+
+from . import combine
 
 CE = "test_softmax_cross_entropy"
 BCE = "test_binary_cross_entropy_with_logits"
@@ -206,18 +208,7 @@ def sgd_epoch(W, b, X, y, loss, lr, batch_size, seed=0):
 }
 
 
-def _together(*names):
-    """One submission with the mistakes ``names``, each in a different function."""
-    cells, lost = {}, set()
-    for name in names:
-        code, parts = _MISTAKES[name]
-        assert not cells.keys() & code.keys(), f"two mistakes in one function: {names}"
-        cells.update(code)
-        lost |= parts
-    return cells, lost
-
-
-BUGGY = {" + ".join(names): _together(*names) for names in [
+BUGGY = combine(_MISTAKES, [
     ("cross-entropy without the max shift", "binary cross-entropy from log(sigmoid)"),
     ("cross-entropy gradient without 1/N", "mean squared error divides by N, not N * D",
      "sgd divides the already averaged gradient by B again"),
@@ -231,7 +222,7 @@ BUGGY = {" + ".join(names): _together(*names) for names in [
      "binary cross-entropy gradient with the wrong sign", "hinge ignores its margin argument"),
     ("binary cross-entropy uses the +-1 formula on 0/1 labels",
      "hinge gradient forgets the correct class", "sgd drops the last, incomplete batch"),
-]}
+])
 assert len({n for names in BUGGY for n in names.split(" + ")}) == len(_MISTAKES), "a mistake left out"
 
 CORRECT = {

@@ -1,10 +1,12 @@
 """Assignment 10-universal: realistic mistakes and correct alternatives.
 
 Every mistake below is one student's bug in one function. To keep the grading run short, each
-graded submission combines mistakes in different functions (``_together``): it must lose
+graded submission combines mistakes in different functions (``variants.combine``): it must lose
 exactly the parts of its mistakes, which also proves that a bug in one part costs no other
 (part 3 uses parts 1 and 2, and keeps its points when they are wrong).
 """
+
+from . import combine
 
 NETWORK = "test_interpolating_network"
 ERROR = "test_sup_error"
@@ -119,18 +121,7 @@ def fitted_rate(widths, errors):
 }
 
 
-def _together(*names):
-    """One submission with the mistakes ``names``, each in a different function."""
-    cells, lost = {}, set()
-    for name in names:
-        code, parts = _MISTAKES[name]
-        assert not cells.keys() & code.keys(), f"two mistakes in one function: {names}"
-        cells.update(code)
-        lost |= parts
-    return cells, lost
-
-
-BUGGY = {" + ".join(names): _together(*names) for names in [
+BUGGY = combine(_MISTAKES, [
     ("the chapter's construction, without the unit at the last knot",
      "error of (M,) minus (M, 1): an (M, M) matrix", "rate from the first and last points only"),
     ("network without the output bias y_0", "mean error instead of the largest",
@@ -141,7 +132,7 @@ BUGGY = {" + ".join(names): _together(*names) for names in [
      "the interval fixed to [-1, 1]", "log10 of the widths, natural log of the errors"),
     ("np.interp wrapped in a function instead of a network", "grid without its right end",
      "widths not on a logarithmic axis"),
-]}
+])
 assert len({n for names in BUGGY for n in names.split(" + ")}) == len(_MISTAKES), "a mistake left out"
 
 CORRECT = {
