@@ -80,7 +80,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Unicode
 
-from autograder.course import COURSE_DIR, assignments
+from autograder.course import COURSE_DIR, assignments, run_nbgrader
 
 GRADED, UNGRADABLE, TIMEOUT, CRASHED, ERROR = "graded", "ungradable", "timeout", "crashed", "error"
 MAX_STOPPED_CELLS = 5
@@ -638,16 +638,6 @@ def _source_notebook(course_dir: Path, assignment: str) -> Path:
     return notebooks[0]
 
 
-def _nbgrader(cwd: Path, *args: str, timeout: float = 600) -> None:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=timeout)
-    if result.returncode:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed in {cwd}:\n{result.stdout}\n"
-                           f"{result.stderr}")
-
-
 CONFIG_ADDITIONS = '''
 # --- added by autograder.grade for one submission's scratch course ---
 import json as _json
@@ -680,7 +670,7 @@ def prepare_template(course_dir: Path, assignment: str, destination: Path,
     (destination / "nbgrader_config.py").write_text(
         config + CONFIG_ADDITIONS.format(cell_timeout=int(max(1, limits.cell_timeout))))
     (destination / "run_config.json").write_text("{}")
-    _nbgrader(destination, "generate_assignment", assignment, "--force")
+    run_nbgrader(destination, "generate_assignment", assignment, "--force", timeout=600)
     shutil.rmtree(destination / "release", ignore_errors=True)
     return destination
 
@@ -717,8 +707,8 @@ def _ensure_assignment_in_gradebook(course_dir: Path, assignment: str, db_url: s
         copy = Path(scratch) / "course"
         shutil.copytree(Path(course_dir) / "source" / assignment, copy / "source" / assignment)
         shutil.copy2(Path(course_dir) / "nbgrader_config.py", copy / "nbgrader_config.py")
-        _nbgrader(copy, "generate_assignment", assignment, "--force",
-                  f"--CourseDirectory.db_url={db_url}")
+        run_nbgrader(copy, "generate_assignment", assignment, "--force",
+                     f"--CourseDirectory.db_url={db_url}", timeout=600)
 
 
 def write_gradebook(db_url: str, record: dict) -> None:
