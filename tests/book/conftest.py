@@ -32,8 +32,15 @@ BUILD = ROOT / "_build"
 HTML = BUILD / "html"
 STAMP = HTML / ".strict-build-stamp"
 BUILD_COMMAND = ["build", str(ROOT), "--builder", "html", "-W", "-n", "--keep-going", "--all"]
-# What the site is made from: its configuration, its pages, and the library its pages run.
-SOURCES = ("_config.yml", "_toc.yml", "pyproject.toml", "book", "course_lib")
+# What the site is made from: its configuration, its pages, the library its pages run, and
+# the assignments it offers for download (released by the autograder's release step).
+SOURCES = ("_config.yml", "_toc.yml", "pyproject.toml", "book", "course_lib", "assignments",
+           "autograder")
+# Folders inside SOURCES that are not sources but what a build writes: the student notebooks
+# the build releases into book/_generated (hashing them would make the first build of a clean
+# clone look out of date to the next xdist worker, which would rebuild the site while the
+# browser tests of another worker are reading it).
+NOT_SOURCES = {"__pycache__", ".ipynb_checkpoints", "_generated"}
 TOOLS = ("jupyter-book", "sphinx", "myst-nb", "sphinx-book-theme", "sphinxcontrib-bibtex",
          "sphinx-mathjax-offline", "numpy", "matplotlib")
 
@@ -53,7 +60,7 @@ def sources_digest() -> str:
         path = ROOT / name
         files = [path] if path.is_file() else sorted(
             p for p in path.rglob("*") if p.is_file()
-            and not {"__pycache__", ".ipynb_checkpoints"} & set(p.parts))
+            and not NOT_SOURCES & set(p.relative_to(ROOT).parts))
         for file in files:
             digest.update(file.relative_to(ROOT).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(file.read_bytes()).digest())
