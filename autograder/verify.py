@@ -31,6 +31,7 @@ import builtins
 import functools
 import importlib
 import importlib.util
+import inspect
 import json
 import math
 import os
@@ -61,6 +62,8 @@ POLL_SECONDS = 0.005
 # Each phase (defining the code, checking one part) gets this long at least, on a busy machine.
 MIN_PHASE_SECONDS = 5
 MOST_FAILURES = 3
+# Centered differences (step 1e-5, float64) agree with an exact gradient to about 1e-8.
+NUMERICAL_RTOL, NUMERICAL_ATOL = 1e-5, 1e-7
 
 
 @dataclass(frozen=True)
@@ -71,18 +74,29 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Call:
-    """One call the child makes, ``function(*args, **kwargs)``, and what its result must be."""
+    """One call the child makes and what its results must be: either ``function(*args,
+    **kwargs)``, one array, or (with ``probe``) a function of the spec's,
+    ``probe(namespace, *args, **kwargs)``, that drives the student's objects (construct an
+    optimizer, step it three times, return the weights after each) and returns one array
+    per name in ``outputs``."""
     name: str                      # the quantity, as messages name it
-    function: str                  # the student's function, by name
+    function: str                  # what the notebook must define (for a probe, its first need)
     args: tuple[np.ndarray, ...]   # float64 arrays
-    kwargs: dict[str, float]
-    expected: np.ndarray           # the reference's result, computed in the parent
+    kwargs: dict                   # numbers, strings, booleans: what JSON carries
+    expected: tuple[np.ndarray, ...]  # the reference's results, computed in the parent
+    outputs: tuple[str, ...] = ()  # a probe's results, by name
+    probe: str = ""                # the spec's probe function, by name
+    needs: tuple[str, ...] = ()    # what a probe takes from the notebook
+    numerical: tuple = ()          # per output: centered differences of the reference forward, or None
     derivative_of: Callable | None = None  # reference forward; the result is its derivative at args[0]
     broadcast: bool = False        # a result that broadcasts to the expected shape is accepted
     unchanged: bool = False        # the call must leave its arguments as they were
     rtol: float = 1e-7
     atol: float = 1e-12
     hint: str = ""
+
+    def labels(self) -> list[str]:
+        return [f"{self.name}: {o}" for o in self.outputs] if self.outputs else [self.name]
 
 
 def call(function: str, reference: Callable, *args, name: str | None = None,
@@ -103,8 +117,43 @@ def call(function: str, reference: Callable, *args, name: str | None = None,
         settings = "".join(f", {k}={v}" for k, v in kwargs.items())
         name = f"{function}(x{settings}) for x of shape {arrays[0].shape}"
     forward = functools.partial(derivative_of, **kwargs) if derivative_of else None
-    return Call(name, function, arrays, dict(kwargs), expected, forward, broadcast, unchanged,
-                rtol, atol, hint)
+    return Call(name, function, arrays, dict(kwargs), (expected,), derivative_of=forward,
+                broadcast=broadcast, unchanged=unchanged, rtol=rtol, atol=atol, hint=hint)
+
+
+def probe(function: Callable, reference: dict, *args, name: str, outputs: tuple[str, ...],
+          needs: tuple[str, ...], numerical: Callable | None = None, unchanged: bool = False,
+          broadcast: bool = False, rtol: float = 1e-7, atol: float = 1e-12, hint: str = "",
+          **kwargs) -> Call:
+    """A call of the spec's ``function(namespace, *args, **kwargs)``, whose results (one array
+    per name in ``outputs``) must match what it returns with ``reference`` as the namespace
+    (the names in ``needs`` mapped to reference implementations).
+
+    ``function`` runs in the child with the notebook's namespace: it must be a module-level
+    function of the spec that uses nothing but ``np``, its namespace and its arguments (its
+    source is all the child gets). With ``numerical``, a function of the same arguments
+    returning a tuple (one entry per output: centered differences of the reference forward,
+    or None), each output must match those as well."""
+    arrays = tuple(np.array(a, dtype=np.float64) for a in args)
+    copies = [a.copy() for a in arrays]
+    expected = _as_outputs(function(dict(reference), *copies, **kwargs), len(outputs))
+    numeric = tuple(None if n is None else np.asarray(n, dtype=np.float64)
+                    for n in numerical(*[a.copy() for a in arrays], **kwargs)) if numerical else ()
+    return Call(name, needs[0], arrays, dict(kwargs), expected, tuple(outputs), function.__name__,
+                tuple(needs), numeric, broadcast=broadcast, unchanged=unchanged, rtol=rtol,
+                atol=atol, hint=hint)
+
+
+def _as_outputs(result, count: int) -> tuple[np.ndarray, ...]:
+    results = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+    if len(results) != count:
+        raise ValueError(f"the probe returned {len(results)} results for {count} outputs")
+    return tuple(np.asarray(r, dtype=np.float64) for r in results)
+
+
+def _probe_sources(spec, parts: dict[str, list[Call]]) -> dict[str, str]:
+    names = {c.probe for calls in parts.values() for c in calls if c.probe}
+    return {name: inspect.getsource(getattr(spec, name)) for name in sorted(names)}
 
 
 @dataclass
@@ -274,15 +323,18 @@ def _run(work: Path, cells: list[dict], parts: dict[str, list[Call]], spec, *, t
         for i, c in enumerate(calls):
             keys = [f"{part}.{i}.{j}" for j in range(len(c.args))]
             inputs.update(zip(keys, c.args))
-            requests[part].append({"function": c.function, "args": keys, "kwargs": c.kwargs})
+            requests[part].append({"function": c.function, "args": keys, "kwargs": c.kwargs,
+                                   "probe": c.probe, "needs": list(c.needs),
+                                   "outputs": len(c.outputs)})
     np.savez(work / "inputs.npz", **inputs)
+    probes = _probe_sources(spec, parts)
     shutil.copyfile(CHILD, work / CHILD.name)
     share = max(timeout / (len(parts) + 1), MIN_PHASE_SECONDS)
     outcomes: dict[str, _Outcome] = {}
     remaining = list(parts)
     while remaining:
         (work / "request.json").write_text(json.dumps({
-            "cells": cells, "deferred": DEFERRED_IMPORTS,
+            "cells": cells, "deferred": DEFERRED_IMPORTS, "probes": probes,
             "parts": [{"name": p, "calls": requests[p]} for p in remaining]}))
         for stale in ["started.json", *(f"{p}.json" for p in remaining)]:
             (work / stale).unlink(missing_ok=True)
@@ -355,21 +407,27 @@ def judge(calls: list[Call], outcome: _Outcome, startup_problems: list[str] = ()
             failures.append(f"{c.name}: {outcome.errors[str(i)]}")
             continue
         try:
-            got = outcome.arrays.get(f"r{i}")
-            if got is None:
-                raise CheckFailed(f"{c.name}: no result came back")
-            if c.broadcast:
-                try:
-                    got = np.broadcast_to(got, c.expected.shape)
-                except ValueError:
-                    pass  # check_close reports the shape
-            check_close(c.name, got, c.expected, rtol=c.rtol, atol=c.atol, hint=c.hint)
-            if c.derivative_of is not None:
-                check_derivative(f"{c.name} against finite differences", got, c.derivative_of, c.args[0])
+            for k, (label, expected) in enumerate(zip(c.labels(), c.expected)):
+                got = outcome.arrays.get(f"r{i}" if not c.outputs else f"r{i}.{k}")
+                if got is None:
+                    raise CheckFailed(f"{label}: no result came back")
+                if c.broadcast:
+                    try:
+                        got = np.broadcast_to(got, expected.shape)
+                    except ValueError:
+                        pass  # check_close reports the shape
+                check_close(label, got, expected, rtol=c.rtol, atol=c.atol, hint=c.hint)
+                if c.derivative_of is not None:
+                    check_derivative(f"{label} against finite differences", got, c.derivative_of, c.args[0])
+                if k < len(c.numerical) and c.numerical[k] is not None:
+                    check_close(f"{label} against finite differences of the reference", got,
+                                c.numerical[k], rtol=NUMERICAL_RTOL, atol=NUMERICAL_ATOL, hint=c.hint)
             for j, original in enumerate(c.args if c.unchanged else ()):
-                check_close(f"the input x after calling {c.function} (it must not change)",
+                what = f"the input x after calling {c.function}" if len(c.args) == 1 and not c.probe \
+                    else f"argument {j + 1} after {c.name}"
+                check_close(f"{what} (it must not change)",
                             outcome.arrays.get(f"a{i}_{j}"), original,
-                            hint="compute a new array instead of assigning into x")
+                            hint="compute a new array instead of assigning into an argument")
         except CheckFailed as failure:
             failures.append(str(failure))
     try:

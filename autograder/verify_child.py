@@ -65,25 +65,49 @@ def _write_json(path: str, value) -> None:
     os.replace(path + ".tmp", path)
 
 
-def _run_part(part: dict, namespace: dict, inputs) -> tuple[dict, dict]:
+class _NotResults(Exception):
+    """What a call returned cannot be its results; the message says why."""
+
+
+def _results(call: dict, result) -> dict:
+    """The call's results as float64 arrays, by key suffix: "" for a function's one result,
+    ".<k>" for a probe's k-th."""
+    if not call["outputs"]:
+        if result is None:
+            raise _NotResults(f"{call['function']} returned None: a forgotten `return`?")
+        return {"": np.array(result, dtype=np.float64)}
+    results = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+    if len(results) != call["outputs"]:
+        raise _NotResults(f"expected {call['outputs']} results, got {len(results)}")
+    return {f".{k}": np.array(r, dtype=np.float64) for k, r in enumerate(results)}
+
+
+def _run_part(part: dict, namespace: dict, probes: dict, inputs) -> tuple[dict, dict]:
     arrays, errors = {}, {}
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"), \
             contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("always")
         for i, call in enumerate(part["calls"]):
             args = [np.array(inputs[key]) for key in call["args"]]
-            function = namespace.get(call["function"])
-            if not callable(function):
-                errors[i] = f"the notebook does not define the function {call['function']}"
+            missing = [n for n in call["needs"] or [call["function"]] if n not in namespace]
+            if missing or not callable(namespace.get(call["function"])):
+                errors[i] = f"the notebook does not define {(missing or [call['function']])[0]}"
                 continue
             try:
-                result = function(*args, **call["kwargs"])
-                if result is None:
-                    errors[i] = f"{call['function']} returned None: a forgotten `return`?"
+                if call["probe"]:
+                    result = probes[call["probe"]](namespace, *args, **call["kwargs"])
                 else:
-                    arrays[f"r{i}"] = np.array(result, dtype=np.float64)
+                    result = namespace[call["function"]](*args, **call["kwargs"])
             except BaseException as error:  # SystemExit and KeyboardInterrupt too: keep going
                 errors[i] = _describe(error)
+            else:
+                try:
+                    arrays.update({f"r{i}{k}": v for k, v in _results(call, result).items()})
+                except _NotResults as error:
+                    errors[i] = str(error)
+                except Exception as error:  # not numbers (np.array of them failed)
+                    errors[i] = f"the result is not an array of numbers ({type(error).__name__}: " \
+                        f"{error})"[:MESSAGE_CHARACTERS]
             for j, arg in enumerate(args):
                 arrays[f"a{i}_{j}"] = np.array(arg, dtype=np.float64)
     found = [[w.category.__name__, str(w.message)[:MESSAGE_CHARACTERS]] for w in caught[:5]]
@@ -115,9 +139,16 @@ def main(work: str) -> None:
                 exec(compile(cell["source"], f"<cell {cell['name']}>", "exec"), namespace)
         except BaseException as error:
             problems.append(_describe(error))
+    # The spec's probes (instructor code, as text) see numpy and nothing of the notebook's
+    # globals; the notebook's namespace is what each probe is given.
+    probes = {}
+    for name, source in request["probes"].items():
+        scope = {"np": np}
+        exec(compile(source, f"<probe {name}>", "exec"), scope)
+        probes[name] = scope[name]
     _write_json(os.path.join(work, "started.json"), problems)
     for part in request["parts"]:
-        _write_part(work, part["name"], *_run_part(part, namespace, inputs))
+        _write_part(work, part["name"], *_run_part(part, namespace, probes, inputs))
 
 
 if __name__ == "__main__":

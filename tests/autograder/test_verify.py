@@ -1,10 +1,9 @@
 """autograder.verify: every graded part confirmed outside the student's kernel.
 
-Verification must confirm every part of a correct submission (the solution and the correct
-alternatives), refute exactly the parts each realistic mistake loses, survive whatever the
-student's code does to its process, and take back every point that tampering with nbgrader's
+On 02-activations: verification must survive whatever the student's code does to its process, and take back every point that tampering with nbgrader's
 kernel won (the issue's three measured attacks and stronger ones), so that each tampering
-submission ends with the points of its honest code.
+submission ends with the points of its honest code. (That every assignment's spec agrees
+with its hidden tests on the known mistakes and correct alternatives is test_verify_specs.py.)
 """
 from __future__ import annotations
 
@@ -70,23 +69,9 @@ def graded_parts(source) -> dict[str, float]:
             for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
 
 
-def test_the_spec_covers_every_graded_part(source):
-    assert verify.covered(ASSIGNMENT) == set(graded_parts(source))
+def test_no_spec_covers_nothing(source):
     assert verify.covered("99-no-such-assignment") == set()
     assert verify.verify_submission(source, "99-no-such-assignment") == {}
-
-
-def test_variants_are_refuted_exactly_where_they_lose_and_confirmed_elsewhere(course, tmp_path, solution, source):
-    expected = {"solution": (solution, set()), "blank": (None, set(graded_parts(source)))}
-    expected |= {name: ({**solution, **cells}, lost) for name, (cells, lost) in variants.BUGGY.items()}
-    expected |= {name: ({**solution, **cells}, set()) for name, cells in variants.CORRECT.items()}
-    wrong = {}
-    for i, (name, (cells, lost)) in enumerate(expected.items()):
-        verdicts = verify.verify_submission(notebook(course, tmp_path, cells, f"s{i}"), ASSIGNMENT,
-                                            seed=i, source=source)
-        if refuted(verdicts) != lost:
-            wrong[name] = {p: v.message for p, v in verdicts.items() if (p in lost) != (not v.confirmed)}
-    assert not wrong, wrong
 
 
 def test_messages_name_the_quantity_and_quote_no_hidden_test(course, tmp_path, solution, source):
