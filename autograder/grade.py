@@ -35,10 +35,12 @@ Design (the decisions, and why):
   turns stderr streams of graded cells into stdout before nbgrader scores them: a hidden test
   fails by raising, which is unaffected (and ``course_lib.testing`` checks warnings itself).
 - **Limits.** Per cell (``--cell-timeout``), per nbgrader run (``--timeout``, wall clock), and a
-  memory cap and CPU-time cap for the kernel: through ``autograder.sandbox.kernel_setup`` when
-  that module is present (bubblewrap: the kernel sees neither the gradebook, nor ``source/``,
-  nor the course, nor the verification specs), else as resource limits on the whole nbgrader
-  run (nothing then pretends to be isolated; the record says ``sandboxed: false``).
+  memory cap and CPU-time cap for the kernel: through ``autograder.sandbox.kernel_setup`` where
+  bubblewrap works (the kernel sees neither the gradebook, nor ``source/``, nor the course, nor
+  the verification specs), else as resource limits on the whole nbgrader run (nothing then
+  pretends to be isolated; the record says ``sandboxed: false``). Kernels' sockets live in a
+  short folder of their own under /tmp (a Unix socket path is limited to 107 bytes, which a
+  deep TMPDIR would exceed), and nbgrader's temporary files in the submission's scratch.
 - **Verdicts outside the kernel.** When present, ``autograder.scan`` flags suspicious code and
   ``autograder.verify`` re-runs the solution cells in a fresh process and compares arrays with
   the reference. A part refuted by verification scores 0 with the verdict as the reason; if
@@ -80,6 +82,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Unicode
 
+from autograder import sandbox
 from autograder.course import COURSE_DIR, assignments, run_nbgrader
 
 GRADED, UNGRADABLE, TIMEOUT, CRASHED, ERROR = "graded", "ungradable", "timeout", "crashed", "error"
@@ -257,9 +260,10 @@ def _grade_submission(job: Job, started: float) -> dict:
         return _finish(record, started)
 
     timings = record["timings"] = {}
-    with tempfile.TemporaryDirectory(prefix=f"grade-{job.student}-") as scratch_name:
+    with tempfile.TemporaryDirectory(prefix=f"grade-{job.student}-") as scratch_name, \
+            sandbox.socket_folder() as sockets:
         scratch = Path(scratch_name)
-        outcome = _autograde(job, folder, check.notebook, scratch)
+        outcome = _autograde(job, folder, check.notebook, scratch, Path(sockets))
         timings["nbgrader"] = round(time.monotonic() - started, 3)
         record.update(status=outcome["status"], sandboxed=outcome["sandboxed"])
         if "log" in outcome:
@@ -323,8 +327,9 @@ def _replace_folder(new: Path, target: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def _autograde(job: Job, folder: Path, notebook: Path, scratch: Path) -> dict:
-    """Run nbgrader on one submission until it completes, stopping offending cells."""
+def _autograde(job: Job, folder: Path, notebook: Path, scratch: Path, sockets: Path) -> dict:
+    """Run nbgrader on one submission until it completes, stopping offending cells; its
+    kernels' sockets go into ``sockets``."""
     template = Path(job.template)
     course = scratch / "course"
     course.mkdir()
@@ -342,7 +347,7 @@ def _autograde(job: Job, folder: Path, notebook: Path, scratch: Path) -> dict:
     notes: list[str] = []
     status = GRADED
     start_failures = 0
-    env, extra_args, sandboxed = _kernel_setup(scratch, job)
+    env, extra_args, sandboxed = _kernel_setup(scratch, job, sockets)
     kernel_limited = bool(env or extra_args)
     cells = nbformat.read(target / job.notebook, as_version=4).cells
     while True:
@@ -422,16 +427,10 @@ def _last_error(log: str) -> str:
     return (exceptions or lines or ["no output"])[-1][:300]
 
 
-def _kernel_setup(scratch: Path, job: Job) -> tuple[dict, list[str], bool]:
+def _kernel_setup(scratch: Path, job: Job, sockets: Path) -> tuple[dict, list[str], bool]:
     """(environment, nbgrader arguments, sandboxed) that confine the kernels through
-    ``autograder.sandbox`` when it is present and not refused; without it the limits apply
-    to the whole nbgrader run (``_run_nbgrader``) and nothing is isolated."""
-    try:
-        from autograder import sandbox
-    except ImportError:
-        if job.limits.sandbox:
-            raise RuntimeError("sandboxing was required but autograder.sandbox is missing")
-        return {}, [], False
+    ``autograder.sandbox`` unless refused; without it the limits apply to the whole nbgrader
+    run (``_run_nbgrader``) and nothing is isolated. Kernels' sockets go into ``sockets``."""
     if job.limits.sandbox is False:
         return {}, [], False
     sandboxed = sandbox.available()
@@ -445,7 +444,7 @@ def _kernel_setup(scratch: Path, job: Job) -> tuple[dict, list[str], bool]:
     hidden = [p for p in (Path(job.course_dir).resolve(), Path(job.template).resolve())
               if not any(p == a or a in p.parents for a in always)]
     env, args = sandbox.kernel_setup(scratch, hidden=hidden, memory_bytes=job.limits.memory_bytes,
-                                     cpu_seconds=job.limits.cpu_seconds)
+                                     cpu_seconds=job.limits.cpu_seconds, sockets=sockets)
     return dict(env), list(args), sandboxed
 
 
@@ -455,9 +454,13 @@ def _run_nbgrader(course: Path, job: Job, stopped: dict, progress: Path, env_ext
     code, log, whether it was killed for exceeding the submission's time limit)."""
     config = json.dumps({"GuardedExecute": {"progress_file": str(progress), "stopped": stopped}})
     (course / "run_config.json").write_text(config)
+    # Temporary files (jupyter_client's connection files among them, left behind when a run
+    # is killed) go into the submission's scratch folder, which the worker always removes.
+    temporary = course.parent / "tmp"
+    temporary.mkdir(exist_ok=True)
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "JUPYTER_RUNTIME_DIR": str(course / "runtime"), **env_extra}
+           "JUPYTER_RUNTIME_DIR": str(course / "runtime"), "TMPDIR": str(temporary), **env_extra}
     args = ["autograde", job.assignment, "--student", job.student, "--force", *extra_args]
     limits = None if kernel_limited else (job.limits.memory_bytes, job.limits.cpu_seconds)
     log_path = course / "nbgrader.log"
@@ -766,8 +769,6 @@ def grade(assignment: str, course_dir: Path = COURSE_DIR, *, students: list[str]
     course_dir = Path(course_dir).resolve()
     source = _source_notebook(course_dir, assignment)
     if limits.sandbox:
-        from autograder import sandbox
-
         if not sandbox.available():
             raise ValueError("the sandbox was required, but bubblewrap does not work here "
                              "(apt-get install bubblewrap; unprivileged user namespaces)")

@@ -48,6 +48,9 @@ KEPT_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "OPENBLAS_NUM_THREADS"
 SANDBOX_HOME = "/tmp"  # the sandbox's own (empty, private) /tmp
 PRIVATE_TMP_BYTES = 256 * 2**20
 FILE_BYTES = 512 * 2**20
+# A kernel's sockets are <folder>/kernel-<8 characters>/kernel-<port number>: the folder may
+# take this much of the 107 bytes of a Unix socket path.
+SOCKET_FOLDER_CHARACTERS = 107 - len("/kernel-12345678/kernel-65535")
 # SIGXCPU at the limit; SIGKILL this much later, for code that catches SIGXCPU.
 CPU_GRACE_SECONDS = 1
 
@@ -200,7 +203,7 @@ def wrap(argv: list[str], *, writable: list[Path], hidden: list[Path],
 
 
 def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
-                 cpu_seconds: int | None) -> tuple[dict[str, str], list[str]]:
+                 cpu_seconds: int | None, sockets: Path | None = None) -> tuple[dict[str, str], list[str]]:
     """Environment additions and nbgrader arguments that make the kernels nbgrader starts
     sandboxed as ``wrap`` does (nbgrader itself is not: it must read the gradebook).
 
@@ -211,10 +214,17 @@ def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
     (the submission's autograded folder) and a private folder for its sockets.
     Without bwrap the kernels still get the resource limits, and are not isolated: check
     ``available()`` before claiming otherwise.
+
+    ``sockets`` (default ``scratch/runtime``) is where the kernels' socket files go: a Unix
+    socket's path must fit in 107 bytes, so a caller whose scratch folder may lie deep (a long
+    TMPDIR) passes a short folder of its own, such as one made by ``socket_folder()``.
     """
     scratch = Path(scratch).resolve()
     spec_dir = scratch / "jupyter" / "kernels" / KERNEL_NAME
-    runtime = scratch / "runtime"
+    runtime = Path(sockets).resolve() if sockets else scratch / "runtime"
+    if len(str(runtime)) > SOCKET_FOLDER_CHARACTERS:
+        raise ValueError(f"the kernels' socket folder {runtime} is too long for Unix socket "
+                         f"paths (at most {SOCKET_FOLDER_CHARACTERS} characters here)")
     spec_dir.mkdir(parents=True, exist_ok=True)
     runtime.mkdir(parents=True, exist_ok=True)
     kernel = [sys.executable, "-m", "ipykernel_launcher"]
@@ -240,6 +250,13 @@ def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
     arguments = [f"--ExecutePreprocessor.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
                  f"--KernelManager.ip={runtime / 'kernel'}"]
     return environment, arguments
+
+
+def socket_folder() -> tempfile.TemporaryDirectory:
+    """A new, short folder for kernels' sockets (removed on exit): under /tmp when it can be
+    written, whatever TMPDIR says, since socket paths are limited to 107 bytes."""
+    short = "/tmp" if os.path.isdir("/tmp") and os.access("/tmp", os.W_OK) else None
+    return tempfile.TemporaryDirectory(prefix="fdl-", dir=short)
 
 
 def _launch_kernel(spec_path: str, connection_file: str) -> None:
