@@ -121,13 +121,16 @@ def call(function: str, reference: Callable, *args, name: str | None = None,
                 broadcast=broadcast, unchanged=unchanged, rtol=rtol, atol=atol, hint=hint)
 
 
-def probe(function: Callable, reference: dict, *args, name: str, outputs: tuple[str, ...],
+def probe(function: Callable, reference: dict | None, *args, name: str, outputs: tuple[str, ...],
           needs: tuple[str, ...], numerical: Callable | None = None, unchanged: bool = False,
           broadcast: bool = False, rtol: float = 1e-7, atol: float = 1e-12, hint: str = "",
-          **kwargs) -> Call:
+          expected: tuple | None = None, **kwargs) -> Call:
     """A call of the spec's ``function(namespace, *args, **kwargs)``, whose results (one array
     per name in ``outputs``) must match what it returns with ``reference`` as the namespace
-    (the names in ``needs`` mapped to reference implementations).
+    (the names in ``needs`` mapped to reference implementations), or else ``expected`` (fixed
+    targets, such as the statistics a correct random initializer must have; ``reference`` is
+    then None). A check the probe makes itself fails by raising an AssertionError, whose
+    message the student sees as it is.
 
     ``function`` runs in the child with the notebook's namespace: it must be a module-level
     function of the spec that uses nothing but ``np``, its namespace and its arguments (its
@@ -136,7 +139,8 @@ def probe(function: Callable, reference: dict, *args, name: str, outputs: tuple[
     or None), each output must match those as well."""
     arrays = tuple(np.array(a, dtype=np.float64) for a in args)
     copies = [a.copy() for a in arrays]
-    expected = _as_outputs(function(dict(reference), *copies, **kwargs), len(outputs))
+    expected = _as_outputs(function(dict(reference), *copies, **kwargs) if expected is None
+                           else expected, len(outputs))
     numeric = tuple(None if n is None else np.asarray(n, dtype=np.float64)
                     for n in numerical(*[a.copy() for a in arrays], **kwargs)) if numerical else ()
     return Call(name, needs[0], arrays, dict(kwargs), expected, tuple(outputs), function.__name__,
@@ -438,7 +442,8 @@ def judge(calls: list[Call], outcome: _Outcome, startup_problems: list[str] = ()
     if not failures:
         return Verdict(True, "confirmed on fresh inputs, outside the notebook's kernel")
     if startup_problems and any("does not define" in f or "NameError" in f for f in failures):
-        failures.append("while defining the notebook's code: " + startup_problems[0])
+        # first: the cause (an import that failed, say) of the missing names listed after it
+        failures.insert(0, "while defining the notebook's code: " + startup_problems[0])
     lines = [f"- {f}" for f in failures[:MOST_FAILURES]]
     if len(failures) > MOST_FAILURES:
         lines.append(f"- ... and {len(failures) - MOST_FAILURES} more failed checks")

@@ -53,8 +53,12 @@ def _defer(name: str) -> None:
 
 
 def _describe(error: BaseException) -> str:
-    """What the student's code raised, and where in the student's cells."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell")]
+    """What the student's code raised, and where in the student's cells; a check of the
+    spec's probe that failed (an AssertionError raised by the probe itself) says what it says."""
+    stack = traceback.extract_tb(error.__traceback__)
+    if isinstance(error, AssertionError) and stack and stack[-1].filename.startswith("<probe"):
+        return str(error)[:MESSAGE_CHARACTERS]
+    frames = [f for f in stack if f.filename.startswith("<cell")]
     where = f" (in {frames[-1].name}, line {frames[-1].lineno} of {frames[-1].filename[1:-1]})" if frames else ""
     return f"your code raised {type(error).__name__}: {error}"[:MESSAGE_CHARACTERS] + where
 
