@@ -17,7 +17,8 @@ the tests) can change the verdict. Verification does not depend on that kernel:
 4. the parent compares those arrays with the reference using course_lib.testing's checks
    (which quantity, at which index, expected versus got), checks derivatives against
    centered differences of the reference forward, inputs against their copies where the
-   spec forbids modifying them in place, and that no warning was emitted.
+   spec forbids modifying them in place, that no warning was emitted, and that the calls the
+   spec watches ran no code of the modules it names (the reference, where it cannot be hidden).
 
 A child that crashes, hangs, exhausts its memory or writes garbage refutes the part it was
 running (and, if it never got its code defined, every part) with the reason; verification
@@ -78,7 +79,9 @@ class Call:
     **kwargs)``, one array, or (with ``probe``) a function of the spec's,
     ``probe(namespace, *args, **kwargs)``, that drives the student's objects (construct an
     optimizer, step it three times, return the weights after each) and returns one array
-    per name in ``outputs``."""
+    per name in ``outputs``. With ``watch`` (module names), the notebook's code must not run
+    any function of those modules during the call, as course_lib.testing.check_not_calling
+    checks in the hidden tests: the child reports the functions it entered, the parent refutes."""
     name: str                      # the quantity, as messages name it
     function: str                  # what the notebook must define (for a probe, its first need)
     args: tuple[np.ndarray, ...]   # float64 arrays
@@ -91,6 +94,7 @@ class Call:
     derivative_of: Callable | None = None  # reference forward; the result is its derivative at args[0]
     broadcast: bool = False        # a result that broadcasts to the expected shape is accepted
     unchanged: bool = False        # the call must leave its arguments as they were
+    watch: tuple[str, ...] = ()    # modules whose code the call must not run
     rtol: float = 1e-7
     atol: float = 1e-12
     hint: str = ""
@@ -101,11 +105,13 @@ class Call:
 
 def call(function: str, reference: Callable, *args, name: str | None = None,
          derivative_of: Callable | None = None, broadcast: bool = False, unchanged: bool = False,
-         rtol: float = 1e-7, atol: float = 1e-12, hint: str = "", **kwargs) -> Call:
+         watch: tuple[str, ...] = (), rtol: float = 1e-7, atol: float = 1e-12, hint: str = "",
+         **kwargs) -> Call:
     """A probe of ``function`` whose result must match ``reference(*args, **kwargs)``; with
     ``derivative_of``, the result must also match centered differences of
     ``derivative_of(x, **kwargs)`` at ``x = args[0]``; with ``unchanged``, the arguments
-    must not be modified in place. The default name describes the call:
+    must not be modified in place; with ``watch``, the call must not run code of those
+    modules (see Call). The default name describes the call:
     ``leaky_relu(x, slope=0.2) for x of shape (4, 3)``.
 
     A spec asks for what the hidden tests check, no more: a part that nbgrader's tests pass
@@ -118,13 +124,14 @@ def call(function: str, reference: Callable, *args, name: str | None = None,
         name = f"{function}(x{settings}) for x of shape {arrays[0].shape}"
     forward = functools.partial(derivative_of, **kwargs) if derivative_of else None
     return Call(name, function, arrays, dict(kwargs), (expected,), derivative_of=forward,
-                broadcast=broadcast, unchanged=unchanged, rtol=rtol, atol=atol, hint=hint)
+                broadcast=broadcast, unchanged=unchanged, watch=tuple(watch), rtol=rtol, atol=atol,
+                hint=hint)
 
 
 def probe(function: Callable, reference: dict | None, *args, name: str, outputs: tuple[str, ...],
           needs: tuple[str, ...], numerical: Callable | None = None, unchanged: bool = False,
-          broadcast: bool = False, rtol: float = 1e-7, atol: float = 1e-12, hint: str = "",
-          expected: tuple | None = None, **kwargs) -> Call:
+          broadcast: bool = False, watch: tuple[str, ...] = (), rtol: float = 1e-7,
+          atol: float = 1e-12, hint: str = "", expected: tuple | None = None, **kwargs) -> Call:
     """A call of the spec's ``function(namespace, *args, **kwargs)``, whose results (one array
     per name in ``outputs``) must match what it returns with ``reference`` as the namespace
     (the names in ``needs`` mapped to reference implementations), or else ``expected`` (fixed
@@ -133,10 +140,12 @@ def probe(function: Callable, reference: dict | None, *args, name: str, outputs:
     message the student sees as it is.
 
     ``function`` runs in the child with the notebook's namespace: it must be a module-level
-    function of the spec that uses nothing but ``np``, its namespace and its arguments (its
-    source is all the child gets). With ``numerical``, a function of the same arguments
-    returning a tuple (one entry per output: centered differences of the reference forward,
-    or None), each output must match those as well."""
+    function of the spec that uses nothing but ``np``, ``unwatched``, its namespace and its
+    arguments (its source is all the child gets). With ``numerical``, a function of the same
+    arguments returning a tuple (one entry per output: centered differences of the reference
+    forward, or None), each output must match those as well. With ``watch``, all the probe
+    runs is watched but what it calls through ``unwatched(f)``: a reference it substitutes on
+    purpose, or a step the hidden tests do not watch (constructing the object, say)."""
     arrays = tuple(np.array(a, dtype=np.float64) for a in args)
     copies = [a.copy() for a in arrays]
     expected = _as_outputs(function(dict(reference), *copies, **kwargs) if expected is None
@@ -144,8 +153,15 @@ def probe(function: Callable, reference: dict | None, *args, name: str, outputs:
     numeric = tuple(None if n is None else np.asarray(n, dtype=np.float64)
                     for n in numerical(*[a.copy() for a in arrays], **kwargs)) if numerical else ()
     return Call(name, needs[0], arrays, dict(kwargs), expected, tuple(outputs), function.__name__,
-                tuple(needs), numeric, broadcast=broadcast, unchanged=unchanged, rtol=rtol,
-                atol=atol, hint=hint)
+                tuple(needs), numeric, broadcast=broadcast, unchanged=unchanged, watch=tuple(watch),
+                rtol=rtol, atol=atol, hint=hint)
+
+
+def unwatched(function: Callable) -> Callable:
+    """``function``, called by a probe outside the watch. Here (probes run natively in the
+    parent, on the reference, and nothing is watched) it is ``function`` itself; the child
+    gives probes its own, which pauses the watch while ``function`` runs."""
+    return function
 
 
 def _as_outputs(result, count: int) -> tuple[np.ndarray, ...]:
@@ -166,6 +182,7 @@ class _Outcome:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    watched: dict[str, list[str]] = field(default_factory=dict)  # call -> watched functions it ran
     failure: str | None = None
 
 
@@ -312,7 +329,8 @@ def _read_part(work: Path, name: str) -> _Outcome:
             arrays[str(key)] = flat[int(offset):int(offset) + size].reshape([int(n) for n in shape])
         errors = {str(k): str(v)[:1000] for k, v in dict(info["errors"]).items()}
         found = [(str(c)[:80], str(m)[:1000]) for c, m in list(info["warnings"])[:5]]
-        return _Outcome(arrays, errors, found)
+        watched = {str(k): [str(f)[:200] for f in list(v)[:5]] for k, v in dict(info["watched"]).items()}
+        return _Outcome(arrays, errors, found, watched)
     except Exception as error:  # whatever the child wrote, it decides nothing
         return _Outcome(failure=f"its results could not be read ({type(error).__name__})")
 
@@ -329,7 +347,7 @@ def _run(work: Path, cells: list[dict], parts: dict[str, list[Call]], spec, *, t
             inputs.update(zip(keys, c.args))
             requests[part].append({"function": c.function, "args": keys, "kwargs": c.kwargs,
                                    "probe": c.probe, "needs": list(c.needs),
-                                   "outputs": len(c.outputs)})
+                                   "outputs": len(c.outputs), "watch": list(c.watch)})
     np.savez(work / "inputs.npz", **inputs)
     probes = _probe_sources(spec, parts)
     shutil.copyfile(CHILD, work / CHILD.name)
@@ -407,6 +425,10 @@ def judge(calls: list[Call], outcome: _Outcome, startup_problems: list[str] = ()
         return Verdict(False, f"verification of this part failed: {outcome.failure}")
     failures = []
     for i, c in enumerate(calls):
+        if c.watch and outcome.watched.get(str(i)):
+            failures.append(f"{c.name}: {c.function} runs {', '.join(outcome.watched[str(i)])}, the "
+                            "reference it is meant to replace: write the computation yourself")
+            continue
         if str(i) in outcome.errors:
             failures.append(f"{c.name}: {outcome.errors[str(i)]}")
             continue

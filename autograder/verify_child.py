@@ -5,13 +5,15 @@ machine allows, with WORK holding ``request.json`` (the code to run and, for eac
 calls to make) and ``inputs.npz`` (the arrays to call with). Nothing here decides anything:
 for each part it writes ``<part>.npy`` (each call's result and its array arguments after the
 call, as float64, end to end in one flat array) and then ``<part>.json`` (where each array
-lies in it, the exceptions raised and the warnings emitted, as text); the parent reads both
-without pickle and compares them with the reference itself.
+lies in it, the exceptions raised, the warnings emitted and, for each call that watches
+modules, the functions of theirs it ran, as text); the parent reads both without pickle and
+compares them with the reference itself.
 Everything the student's code can do to this process (patch numpy, fake the files) changes
 only the arrays the parent receives.
 """
 import contextlib
 import importlib
+import importlib.util
 import io
 import json
 import os
@@ -23,6 +25,7 @@ import warnings
 import numpy as np
 
 MESSAGE_CHARACTERS = 400
+WATCHED_NAMES = 5  # the functions of watched modules a call reports, at most
 
 
 class _NoShell:
@@ -63,6 +66,48 @@ def _describe(error: BaseException) -> str:
     return f"your code raised {type(error).__name__}: {error}"[:MESSAGE_CHARACTERS] + where
 
 
+@contextlib.contextmanager
+def _watching(modules: list, seen: list):
+    """Within the block, each function of ``modules`` that the code enters from outside them
+    (an entry point, not the module's own helpers, as check_not_calling counts them) is added
+    to ``seen`` as "module.function"; the modules' files are found without importing them."""
+    files = {}
+    for name in modules:
+        try:
+            files[importlib.util.find_spec(name).origin] = name
+        except (ImportError, AttributeError, ValueError):  # not there (hidden): nothing to run
+            pass
+
+    def record(frame, event, arg):
+        code = frame.f_code
+        if event == "call" and code.co_filename in files and len(seen) < WATCHED_NAMES and (
+                frame.f_back is None or frame.f_back.f_code.co_filename not in files):
+            name = f"{files[code.co_filename]}.{code.co_qualname}"
+            if name not in seen:
+                seen.append(name)
+
+    previous = sys.getprofile()
+    if files:
+        sys.setprofile(record)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+
+
+def unwatched(function):
+    """``function`` with the watch paused while it runs: what a probe calls on purpose (a
+    reference it substitutes), not the notebook's code. Given to probes beside ``np``."""
+    def run(*args, **kwargs):
+        previous = sys.getprofile()
+        sys.setprofile(None)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            sys.setprofile(previous)
+    return run
+
+
 def _write_json(path: str, value) -> None:
     with open(path + ".tmp", "w") as file:
         json.dump(value, file)
@@ -87,7 +132,7 @@ def _results(call: dict, result) -> dict:
 
 
 def _run_part(part: dict, namespace: dict, probes: dict, inputs) -> tuple[dict, dict]:
-    arrays, errors = {}, {}
+    arrays, errors, watched = {}, {}, {}
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn", under="ignore"), \
             contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("always")
@@ -97,11 +142,15 @@ def _run_part(part: dict, namespace: dict, probes: dict, inputs) -> tuple[dict, 
             if missing or not callable(namespace.get(call["function"])):
                 errors[i] = f"the notebook does not define {(missing or [call['function']])[0]}"
                 continue
+            # Where the reference cannot be hidden (the setup imports it), the spec has the call
+            # watched for running it, as the hidden tests' check_not_calling does.
+            seen = watched[i] = []
             try:
-                if call["probe"]:
-                    result = probes[call["probe"]](namespace, *args, **call["kwargs"])
-                else:
-                    result = namespace[call["function"]](*args, **call["kwargs"])
+                with _watching(call["watch"], seen):
+                    if call["probe"]:
+                        result = probes[call["probe"]](namespace, *args, **call["kwargs"])
+                    else:
+                        result = namespace[call["function"]](*args, **call["kwargs"])
             except BaseException as error:  # SystemExit and KeyboardInterrupt too: keep going
                 errors[i] = _describe(error)
             else:
@@ -115,7 +164,7 @@ def _run_part(part: dict, namespace: dict, probes: dict, inputs) -> tuple[dict, 
             for j, arg in enumerate(args):
                 arrays[f"a{i}_{j}"] = np.array(arg, dtype=np.float64)
     found = [[w.category.__name__, str(w.message)[:MESSAGE_CHARACTERS]] for w in caught[:5]]
-    return arrays, {"errors": errors, "warnings": found}
+    return arrays, {"errors": errors, "warnings": found, "watched": watched}
 
 
 def _write_part(work: str, name: str, arrays: dict, info: dict) -> None:
@@ -143,11 +192,11 @@ def main(work: str) -> None:
                 exec(compile(cell["source"], f"<cell {cell['name']}>", "exec"), namespace)
         except BaseException as error:
             problems.append(_describe(error))
-    # The spec's probes (instructor code, as text) see numpy and nothing of the notebook's
-    # globals; the notebook's namespace is what each probe is given.
+    # The spec's probes (instructor code, as text) see numpy and unwatched, nothing of the
+    # notebook's globals; the notebook's namespace is what each probe is given.
     probes = {}
     for name, source in request["probes"].items():
-        scope = {"np": np}
+        scope = {"np": np, "unwatched": unwatched}
         exec(compile(source, f"<probe {name}>", "exec"), scope)
         probes[name] = scope[name]
     _write_json(os.path.join(work, "started.json"), problems)

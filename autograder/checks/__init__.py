@@ -10,6 +10,12 @@
                 function of arrays, ``verify.probe`` for objects driven through several steps
                 (an optimizer, a layer in train and eval mode) by a probe function of the spec
 
+Where a reference cannot be hidden (the setup imports it), the calls that the hidden tests'
+check_not_calling watches take ``watch=("course_lib.<module>", ...)``: the notebook's code
+must not run those modules' functions during the call. A watched probe runs what the hidden
+tests do not watch (a constructor, a reference it substitutes) through ``unwatched(f)``,
+imported from verify (the child has its own, which pauses the watch).
+
 A spec checks what the hidden tests check, on fresh inputs: tests/autograder/test_verify_specs.py
 holds it to agreeing with them on every known mistake and correct alternative.
 """

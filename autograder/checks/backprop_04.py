@@ -17,18 +17,20 @@
 
 course_lib.layers (the reference of the first four parts) is hidden from the child, and
 course_lib.nn with it (it cannot be imported without the layers). course_lib.graph cannot be
-hidden (the setup cell imports Node from it), so the probes of the graph parts and of
-two_layer_loss watch, like the hidden tests' check_not_calling, whether its code runs.
+hidden (the setup cell imports Node from it), so the calls of two_layer_loss and the boxes'
+forward and backward with x used twice are watched, like the hidden tests' check_not_calling,
+for running its code.
 """
 import numpy as np
 
 from course_lib import graph, layers, losses
 from course_lib.gradcheck import numerical_gradient
 
-from ..verify import probe
+from ..verify import probe, unwatched
 
 SETUP = ("setup",)
 REFERENCES = ("course_lib.layers",)
+GRAPH_CODE = ("course_lib.graph",)  # watched
 
 LINEAR_SHAPES = [(1, 3, 2), (4, 5, 3), (3, 3, 3), (2, 1, 4), (5, 2, 1)]  # (N, D, M)
 RELU_SHAPES = [(4, 3), (1, 5), (2, 3, 2), (7,), (1, 1)]
@@ -122,7 +124,7 @@ def relu_probe(ns, x, dout):
 
 def two_layer_loss_probe(ns, X, y, W1, b1, W2, b2, output):
     """The loss or one gradient of two_layer_loss with the course's layers in place of the
-    notebook's, watched for running course_lib.graph's code (the module that defines Node)."""
+    notebook's."""
     def linear_forward(x, W, b):
         out = x @ W
         out += b
@@ -139,31 +141,16 @@ def two_layer_loss_probe(ns, X, y, W1, b1, W2, b2, output):
     def relu_backward(dout, cache):
         return dout * (cache > 0)
 
-    sys = __import__("sys")
-    graph_file = ns["Node"].__init__.__code__.co_filename
-    used = set()
-
-    def record(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == graph_file \
-                and (frame.f_back is None or frame.f_back.f_code.co_filename != graph_file):
-            used.add(frame.f_code.co_name)
-
     substitutes = {"linear_forward": linear_forward, "linear_backward": linear_backward,
                    "relu_forward": relu_forward, "relu_backward": relu_backward}
     saved = {name: ns[name] for name in substitutes if name in ns}
     ns.update(substitutes)
-    previous = sys.getprofile()
-    sys.setprofile(record)
     try:
         result = ns["two_layer_loss"](X, y.astype(int), {"W1": W1, "b1": b1, "W2": W2, "b2": b2})
     finally:
-        sys.setprofile(previous)
         for name in substitutes:
             ns.pop(name)
         ns.update(saved)
-    if used:
-        raise RuntimeError(f"two_layer_loss calls course_lib.graph ({', '.join(sorted(used))}): "
-                           "write the composition of the layers yourself")
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise TypeError(f"two_layer_loss should return the pair (loss, grads), got {type(result).__name__}")
     loss, grads = result
@@ -185,32 +172,13 @@ def box_probe(ns, a, b, G, box):
 
 
 def box_twice_probe(ns, x, G, box):
-    """box(x, x): x's gradient; forward and backward watched for running course_lib.graph's
-    code, unless the box is defined there (the reference)."""
-    sys = __import__("sys")
-    leaf = ns["Param"](x.copy())
-    node = ns[box](leaf, leaf)
+    """box(x, x): x's gradient; as in the hidden tests, only the box's forward and backward are
+    watched, not its construction (Node.__init__ is course_lib.graph's)."""
+    leaf = unwatched(ns["Param"])(x.copy())
+    node = unwatched(ns[box])(leaf, leaf)
     leaf.grad, node.grad = np.zeros(leaf.value.shape), G.copy()
-    graph_file = ns["Node"].__init__.__code__.co_filename
-    watched = type(node).__module__ != ns["Node"].__module__
-    used = set()
-
-    def record(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == graph_file \
-                and (frame.f_back is None or frame.f_back.f_code.co_filename != graph_file):
-            used.add(frame.f_code.co_name)
-
-    previous = sys.getprofile()
-    if watched:
-        sys.setprofile(record)
-    try:
-        node.forward()
-        node.backward()
-    finally:
-        sys.setprofile(previous)
-    if used:
-        raise RuntimeError(f"{box}.forward and {box}.backward call course_lib.graph ({', '.join(sorted(used))}), "
-                           "the reference they are meant to replace: write the computation yourself")
+    node.forward()
+    node.backward()
     return leaf.grad
 
 
@@ -311,8 +279,8 @@ def _box_calls(rng, box, cases):
                            numerical=_box_numerical, hint=SHARE_HINTS[box]))
     x = rng.standard_normal((3, 3) if box == "MatMul" else (3, 2))
     calls.append(probe(box_twice_probe, GRAPH, x, rng.standard_normal(x.shape), box=box,
-                       needs=(box, "Param", "Node"), name=f"{box}(x, x) for x of shape {x.shape}, x used twice",
-                       outputs=("x.grad",), hint=TWICE_HINT))
+                       needs=(box, "Param"), name=f"{box}(x, x) for x of shape {x.shape}, x used twice",
+                       outputs=("x.grad",), hint=TWICE_HINT, watch=GRAPH_CODE))
     return calls
 
 
@@ -355,8 +323,8 @@ def parts(rng):
     for n, d, h, c in NETWORK_SHAPES:
         network = _network(rng, n, d, h, c, 0.5)
         two_layer += [probe(
-            two_layer_loss_probe, {**LAYERS, "Node": graph.Node}, *network, output=output,
-            needs=("two_layer_loss", "Node"), unchanged=True, numerical=_two_layer_numerical,
+            two_layer_loss_probe, LAYERS, *network, output=output, needs=("two_layer_loss",),
+            unchanged=True, numerical=_two_layer_numerical, watch=GRAPH_CODE,
             name=f"two_layer_loss for N={n}, D={d}, H={h}, C={c} (with the course's layers)",
             outputs=("the loss" if output == "loss" else f"grads[{output!r}]",), hint=hint)
             for output, hint in NETWORK_HINTS.items()]

@@ -16,23 +16,21 @@ average over many passes); those are checked as the same exact comparisons on th
   and the average of 4000 forwards, with the reference functions in place of the notebook's
   (a mistake in parts 1 to 3 costs no points here).
 Each part fails, as in the hidden tests, if the code calls course_lib.layers (or, for the
-layer's forward, course_lib.nn), whose dropout it is meant to replace; and on any warning.
-course_lib.layers cannot be hidden from the child: course_lib.nn, which the setup imports,
-needs it.
+layer's forward, course_lib.nn), whose dropout it is meant to replace: the calls the hidden
+tests' check_not_calling watches are watched; and on any warning. course_lib.layers cannot be
+hidden from the child: course_lib.nn, which the setup imports, needs it.
 """
-import functools
-import sys
-
 import numpy as np
 
 from course_lib import layers as reference
 from course_lib import nn
 from course_lib.gradcheck import numerical_gradient
 
-from ..verify import probe
+from ..verify import probe, unwatched
 
 SETUP = ("setup",)
 REFERENCES = ()
+LAYERS_CODE, LAYER_CODE = ("course_lib.layers",), ("course_lib.nn", "course_lib.layers")  # watched
 
 SHAPES = [(4, 3), (1, 5), (7,), (2, 3, 2), (1, 1), (3, 10)]
 TRAIN_HINT = ("draw one rng.random(x.shape), keep where it is >= p, scale the kept entries "
@@ -43,30 +41,7 @@ LAYER_HINT = ("create the generator once, in __init__, from seed, and pass it an
               "to dropout_forward at every forward pass; backward uses the cache of the last "
               "forward pass")
 UNCHANGED_HINT = "compute a new array instead of modifying an argument in place"
-CALLS = "the number of course_lib functions it calls (none: write the computation yourself)"
-
-
-def _unobserved(function):
-    """``function`` with the probes' watch on course_lib paused while it runs: the reference
-    is course_lib, and only the notebook's own calls of it count."""
-    @functools.wraps(function)
-    def run(*args, **kwargs):
-        previous = sys.getprofile()
-        sys.setprofile(None)
-        try:
-            return function(*args, **kwargs)
-        finally:
-            sys.setprofile(previous)
-    return run
-
-
-class _ReferenceLayer(nn.Dropout):
-    """course_lib's layer, its forward unobserved."""
-    forward = _unobserved(nn.Dropout.forward)
-
-
-FUNCTIONS = {"dropout_forward": _unobserved(reference.dropout_forward),
-             "dropout_backward": _unobserved(reference.dropout_backward)}
+FUNCTIONS = {"dropout_forward": reference.dropout_forward, "dropout_backward": reference.dropout_backward}
 
 
 def run_forward_train(ns, x, *, p, seed, calls):
@@ -88,43 +63,12 @@ def run_backward(ns, dout, *mask_and_x):
     return ns["dropout_backward"](dout, mask_and_x[0] if mask_and_x else None)
 
 
-def count_course_lib_calls(ns, x, *, part, train, seed):
-    """How many functions of course_lib.layers the notebook's ``part`` calls (directly,
-    under any name), as the hidden tests' check_not_calling counts them: for dropout_forward
-    called in training or evaluation mode on x, for dropout_backward called on (x, a mask of
-    ones)."""
-    sys = __import__("sys")
-    library = __import__("course_lib.layers", fromlist=["dropout_forward"])
-    used = set()
-
-    def record(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == library.__file__:
-            caller = frame.f_back
-            if caller is None or caller.f_code.co_filename != library.__file__:
-                used.add(frame.f_code.co_name)
-
-    previous = sys.getprofile()
-    sys.setprofile(record)
-    try:
-        if part == "dropout_forward":
-            ns["dropout_forward"](x, 0.5, train, np.random.default_rng(seed))
-        else:
-            ns["dropout_backward"](x, np.ones_like(x))
-    finally:
-        sys.setprofile(previous)
-    return len(used)
-
-
 def run_layer(ns, x1, x2, x3, dout, *, p, seed, passes):
-    """Dropout(p, seed=seed), with course_lib's dropout functions in place of the notebook's:
+    """Dropout(p, seed=seed), with numpy dropout functions in place of the notebook's:
     forward on x1, x2, x3 in training mode, backward(dout), then (after eval()) forward on x1
     twice and backward(dout); with ``passes``, the average of that many forwards of x1 by a
-    new Dropout(p, seed=seed + 1). Last, how many functions of course_lib.nn the training
-    forwards call and of course_lib.layers a new layer's forward calls, as the hidden tests
-    count them."""
-    sys = __import__("sys")
-    libraries = [__import__(name, fromlist=["_"]) for name in ("course_lib.nn", "course_lib.layers")]
-
+    new Dropout(p, seed=seed + 1). Only the training forwards are watched, as in the hidden
+    tests (a layer's construction and eval() may run course_lib.nn's Module)."""
     def dropout_forward(x, p, train, rng):
         if not train or p == 0.0:
             return x, None
@@ -134,65 +78,51 @@ def run_layer(ns, x1, x2, x3, dout, *, p, seed, passes):
     def dropout_backward(dout, cache):
         return dout if cache is None else dout * cache
 
-    def calls_into(library, run):
-        used = set()
-
-        def record(frame, event, arg):
-            if event == "call" and frame.f_code.co_filename == library.__file__:
-                caller = frame.f_back
-                if caller is None or caller.f_code.co_filename != library.__file__:
-                    used.add(frame.f_code.co_name)
-
-        previous = sys.getprofile()
-        sys.setprofile(record)
-        try:
-            result = run()
-        finally:
-            sys.setprofile(previous)
-        return result, len(used)
+    def after_training(layer):
+        back = layer.backward(dout)
+        layer.eval()
+        evaluated = [layer.forward(x1) for _ in range(2)]
+        back_eval = layer.backward(dout)
+        average = []
+        if passes:
+            averaged = ns["Dropout"](p, seed=seed + 1)
+            average.append(np.mean([averaged.forward(x1) for _ in range(passes)], axis=0))
+        return (back, *evaluated, back_eval, *average)
 
     absent = object()
     saved = {name: ns.get(name, absent) for name in ("dropout_forward", "dropout_backward")}
     ns.update(dropout_forward=dropout_forward, dropout_backward=dropout_backward)
     try:
-        layer = ns["Dropout"](p, seed=seed)
-        outs, nn_calls = calls_into(libraries[0], lambda: [layer.forward(x) for x in (x1, x2, x3)])
-        back = layer.backward(dout)
-        layer.eval()
-        evaluated = [layer.forward(x1) for _ in range(2)]
-        back_eval = layer.backward(dout)
-        _, layers_calls = calls_into(libraries[1], lambda: ns["Dropout"](p, seed=0).forward(x1))
-        average = []
-        if passes:
-            averaged = ns["Dropout"](p, seed=seed + 1)
-            average.append(np.mean([averaged.forward(x1) for _ in range(passes)], axis=0))
+        layer = unwatched(ns["Dropout"])(p, seed=seed)
+        outs = [layer.forward(x) for x in (x1, x2, x3)]
+        rest = unwatched(after_training)(layer)
     finally:
         for name, value in saved.items():
             if value is absent:
                 ns.pop(name, None)
             else:
                 ns[name] = value
-    return (*outs, back, *evaluated, back_eval, *average, nn_calls + layers_calls)
+    return (*outs, *rest)
 
 
 def _seed(rng):
     return int(rng.integers(2**32))
 
 
-def _forward_train(rng, x, p, calls=2, hint=TRAIN_HINT, what=None):
+def _forward_train(rng, x, p, calls=2, hint=TRAIN_HINT, what=None, watch=()):
     what = what or f"x of shape {x.shape}"
     outputs = ("out of the first call", "out of the second call (a new mask from the same "
                "generator)")[:calls]
     return probe(run_forward_train, FUNCTIONS, x, name=f"dropout_forward(x, p={p}, train=True, "
                  f"rng) for {what}", outputs=outputs, needs=("dropout_forward",),
-                 unchanged=True, hint=hint, p=p, seed=_seed(rng), calls=calls)
+                 unchanged=True, hint=hint, watch=watch, p=p, seed=_seed(rng), calls=calls)
 
 
-def _forward_eval(rng, x, p):
+def _forward_eval(rng, x, p, watch=()):
     return probe(run_forward_eval, FUNCTIONS, x, name=f"dropout_forward(x, p={p}, train=False, "
                  f"rng) for x of shape {x.shape}", outputs=("out", "1 if the cache is not None "
                  "(in evaluation mode there is no mask: return None)"), needs=("dropout_forward",),
-                 unchanged=True, rtol=0.0, atol=0.0, hint=EVAL_HINT, p=p, seed=_seed(rng))
+                 unchanged=True, rtol=0.0, atol=0.0, hint=EVAL_HINT, watch=watch, p=p, seed=_seed(rng))
 
 
 def _backward(rng, shape, p):
@@ -216,12 +146,17 @@ def _backward_eval(rng, shape):
                  hint="in evaluation mode the layer is the identity, and so is its backward")
 
 
-def _course_lib_calls(rng, part, train=True):
-    what = f"dropout_forward(x, 0.5, train={train}, rng)" if part == "dropout_forward" \
-        else "dropout_backward(dout, mask)"
-    return probe(count_course_lib_calls, FUNCTIONS, rng.standard_normal((3, 4)),
-                 name=f"{what} for x of shape (3, 4)", outputs=(CALLS,), needs=(part,), part=part,
-                 train=train, seed=_seed(rng))
+def _not_calling(rng, part, train=True):
+    """The call of ``part`` that the hidden tests' check_not_calling watches, watched for
+    running course_lib.layers."""
+    x = rng.standard_normal((3, 4))
+    if part == "dropout_backward":
+        return probe(run_backward, FUNCTIONS, x, np.ones_like(x), outputs=("dx",), needs=(part,),
+                     name="dropout_backward(dout, mask) for a mask of ones of shape (3, 4)",
+                     hint=BACKWARD_HINT, watch=LAYERS_CODE)
+    if train:
+        return _forward_train(rng, x, 0.5, calls=1, watch=LAYERS_CODE)
+    return _forward_eval(rng, x, 0.5, watch=LAYERS_CODE)
 
 
 def _layer(rng, shape, p, passes=0):
@@ -231,11 +166,10 @@ def _layer(rng, shape, p, passes=0):
                "(the expected output is kept)",) if passes else ()
     outputs = (*(f"forward pass {k} in training mode" for k in (1, 2, 3)),
                "backward after the three forward passes", "forward in evaluation mode",
-               "forward in evaluation mode, again", "backward in evaluation mode", *average,
-               CALLS)
-    return probe(run_layer, {"Dropout": _ReferenceLayer}, *xs, rng.standard_normal(shape),
+               "forward in evaluation mode, again", "backward in evaluation mode", *average)
+    return probe(run_layer, {"Dropout": nn.Dropout}, *xs, rng.standard_normal(shape),
                  name=f"Dropout({p}, seed={seed}) on x1, x2, x3 of shape {shape}", outputs=outputs,
-                 needs=("Dropout",), hint=LAYER_HINT, p=p, seed=seed, passes=passes)
+                 needs=("Dropout",), hint=LAYER_HINT, watch=LAYER_CODE, p=p, seed=seed, passes=passes)
 
 
 def parts(rng):
@@ -249,13 +183,13 @@ def parts(rng):
                                   "inverted dropout scales the kept units by 1 / (1 - p)")
               for p in (0.1, 0.5, 0.9)]
     return {
-        "test_forward_train": [*train, _course_lib_calls(rng, "dropout_forward")],
+        "test_forward_train": [*train, _not_calling(rng, "dropout_forward")],
         "test_forward_eval": [*(_forward_eval(rng, rng.standard_normal(shape), p)
                                 for shape in SHAPES for p in (0.0, 0.3, 0.5, 0.9)),
-                              _course_lib_calls(rng, "dropout_forward", train=False)],
+                              _not_calling(rng, "dropout_forward", train=False)],
         "test_backward": [*(_backward(rng, shape, p) for shape in SHAPES for p in (0.2, 0.5, 0.8)),
                           *(_backward_eval(rng, shape) for shape in SHAPES),
-                          _course_lib_calls(rng, "dropout_backward")],
+                          _not_calling(rng, "dropout_backward")],
         "test_dropout_layer": [
             *(_layer(rng, shape, p) for shape, p in
               [((4, 3), 0.5), ((1, 8), 0.2), ((5, 2), 0.8), ((3, 3, 2), 0.5)]),

@@ -8,8 +8,9 @@
   fan_in and fan_out differ a lot, Var(W) over the scheme's variance within 4%, the mean within
   6 of its standard errors of 0, and the shape of the distribution (uniform: the largest |w|
   at the bound within 1%, half the weights below half of it within 2%; normal: 68.27% within
-  one standard deviation within 2%, some weight beyond 3.5 of them); and not running
-  course_lib.init's code (the reference cannot be hidden: nn builds its layers with it).
+  one standard deviation within 2%, some weight beyond 3.5 of them); and, watched on a (5, 3)
+  layer, not running course_lib.init's code (the reference cannot be hidden: nn builds its
+  layers with it).
   The probe returns each statistic; the parent compares it with the distribution's value, the
   hidden tests' target and tolerance (the reference's own draws, other numbers, only show that
   the probe runs).
@@ -28,6 +29,7 @@ from ..verify import call, probe
 
 SETUP = ("setup",)
 REFERENCES = ("course_lib.diagnostics",)
+INIT_CODE = ("course_lib.init",)  # watched
 
 # 10^5 weights each; fan_in and fan_out differ a lot, so that a formula with the wrong fan fails.
 LARGE = [(400, 250), (60, 2000), (1500, 100)]
@@ -116,22 +118,6 @@ def initializer_probe(ns, scheme, statistic, fan_in, fan_out, seeds, variance=1.
         same = np.array_equal(make(fan_in, fan_out, rng), make(fan_in, fan_out, rng)) or np.array_equal(
             first, make(fan_in, fan_out, np.random.default_rng(seeds[3])))
         return again - first, float(same)
-    if statistic == "calls":
-        sys = __import__("sys")
-        used = set()
-
-        def record(frame, event, arg):
-            if event == "call" and frame.f_globals.get("__name__") == "course_lib.init" and (
-                    frame.f_back is None or frame.f_back.f_globals.get("__name__") != "course_lib.init"):
-                used.add(frame.f_code.co_name)
-
-        previous = sys.getprofile()
-        sys.setprofile(record)
-        try:
-            make(fan_in, fan_out, np.random.default_rng(seeds[0]))
-        finally:
-            sys.setprofile(previous)
-        return float(len(used))
     W = np.asarray(make(fan_in, fan_out, np.random.default_rng(seeds[0])), dtype=float)
     centred = np.abs(W - W.mean()) / W.std()
     return {"variance": lambda: np.var(W) / variance,
@@ -181,15 +167,13 @@ def _initializer(rng, scheme):
     calls = [_statistic(scheme, "shape and dtype", fan_in, fan_out, seeds(1),
                         label=("np.zeros_like(W) (one row per input, one column per unit)",
                                "1 if W is not float64"),
-                        targets=(np.zeros((fan_in, fan_out)), 0.0), hint="return a float64 array (fan_in, fan_out)")
+                        targets=(np.zeros((fan_in, fan_out)), 0.0), hint="return a float64 array (fan_in, fan_out)",
+                        watch=INIT_CODE if (fan_in, fan_out) == (5, 3) else ())  # the hidden tests watch (5, 3)
              for fan_in, fan_out in SMALL]
     calls.append(_statistic(
         scheme, "generator", 4, 3, seeds(4), hint=GENERATOR_HINT, targets=(np.zeros((4, 3)), 0.0),
         label=("the second draw from a generator with the same seed, minus the first (numpy's global "
                "generator reseeded in between)", "1 if the next draw or another seed gives the same matrix")))
-    calls.append(_statistic(
-        scheme, "calls", 5, 3, seeds(1), label=("the number of course_lib.init's functions it calls",),
-        targets=(0.0,), hint="write the formula yourself: course_lib.init is the reference it is meant to replace"))
     for fan_in, fan_out in LARGE:
         variance, drawn = variance_of(fan_in, fan_out), seeds(1)
         calls += [

@@ -17,9 +17,9 @@ rows and the calls of evaluate, the ValueErrors.
 
 Where the hidden tests check a property rather than compare a value, the probe checks it and
 fails with their message (an AssertionError). As the hidden tests' check_not_calling, the
-probes watch the notebook's code for running course_lib.regularization's or
-course_lib.model_selection's functions (the setup needs both modules, so neither can be
-hidden from the child).
+calls (but those of the refusals, and EarlyStopping's initial state) are watched for running
+course_lib.regularization's functions, or model_selection's for the last three parts: the
+setup needs both modules, so neither can be hidden from the child.
 """
 import numpy as np
 
@@ -55,42 +55,24 @@ SCRIPTS = [  # (what, patience, losses, epoch at which update returns True or No
     ("patience 1", 1, [2.0, 1.0, 1.5, 0.5], 3, 2, COUNT),
     ("a single epoch", 5, [0.3], None, 1, "the first epoch always improves on np.inf"),
 ]
+REGULARIZATION, MODEL_SELECTION = ("course_lib.regularization",), ("course_lib.model_selection",)
 SPACE = [["lr", 1e-4, 1e-1], ["weight_decay", 1e-6, 1e-2]]  # random_search's space, as [name, low, high]
 
 
 # --- the probes: run in the child with the notebook's namespace `ns` (and here with the reference's).
-# Each starts with check_not_calling's observer, which records the entry points into the library
-# that the notebook's code runs (not the reference's: the reference namespace has no __name__).
 
 def l2_probe(ns, *values, decays, weight_decay, output):
     """l2_penalty on Parameters holding `values`: its "value", or its "gradient" (each
     parameter's, then each parameter's value after the call), or whether it "refuses" the decay."""
-    sys = __import__("sys")
-    library, used = sys.modules["course_lib.regularization"].__file__, set()
-
-    def record(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == library and \
-                (frame.f_back is None or frame.f_back.f_code.co_filename != library):
-            used.add(frame.f_code.co_name)
-
     params = [ns["Parameter"](v, f"p{i}", decay=d) for i, (v, d) in enumerate(zip(values, decays))]
-    previous = sys.getprofile()
-    if ns.get("__name__") == "__main__":
-        sys.setprofile(record)
-    try:
-        if output == "refuses":
-            try:
-                ns["l2_penalty"](params, weight_decay)
-            except ValueError:
-                return 1.0
-            raise AssertionError(f"l2_penalty(params, weight_decay={weight_decay}) returned instead of raising a "
-                                 "ValueError")
-        value, grads = ns["l2_penalty"](params, weight_decay)
-    finally:
-        sys.setprofile(previous)
-    if used:
-        raise AssertionError(f"l2_penalty calls course_lib.regularization ({', '.join(sorted(used))}), the "
-                             "reference it is meant to replace: write the computation yourself")
+    if output == "refuses":
+        try:
+            ns["l2_penalty"](params, weight_decay)
+        except ValueError:
+            return 1.0
+        raise AssertionError(f"l2_penalty(params, weight_decay={weight_decay}) returned instead of raising a "
+                             "ValueError")
+    value, grads = ns["l2_penalty"](params, weight_decay)
     if output == "value":
         return value
     grads = list(grads) if isinstance(grads, (list, tuple)) else grads
@@ -104,29 +86,12 @@ def l2_probe(ns, *values, decays, weight_decay, output):
 def early_stopping_probe(ns, losses, patience, best_loss_too):
     """Feed `losses` to EarlyStopping(patience) (with no parameters) until update returns
     True: the decisions, best_epoch (-1 for None) and, if asked, best_loss."""
-    sys = __import__("sys")
-    library, used = sys.modules["course_lib.regularization"].__file__, set()
-
-    def record(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == library and \
-                (frame.f_back is None or frame.f_back.f_code.co_filename != library):
-            used.add(frame.f_code.co_name)
-
-    previous = sys.getprofile()
-    if ns.get("__name__") == "__main__":
-        sys.setprofile(record)
-    try:
-        stopper, decisions = ns["EarlyStopping"](patience), []
-        for loss in losses:
-            decisions.append(bool(stopper.update(loss, [])))
-            if decisions[-1]:
-                break
-        best_epoch, best_loss = stopper.best_epoch, stopper.best_loss
-    finally:
-        sys.setprofile(previous)
-    if used:
-        raise AssertionError(f"EarlyStopping calls course_lib.regularization ({', '.join(sorted(used))}), the "
-                             "reference it is meant to replace: write the bookkeeping yourself")
+    stopper, decisions = ns["EarlyStopping"](patience), []
+    for loss in losses:
+        decisions.append(bool(stopper.update(loss, [])))
+        if decisions[-1]:
+            break
+    best_epoch, best_loss = stopper.best_epoch, stopper.best_loss
     best_epoch = -1.0 if best_epoch is None else best_epoch
     return (np.array(decisions, dtype=float), best_epoch, best_loss) if best_loss_too \
         else (np.array(decisions, dtype=float), best_epoch)
@@ -149,72 +114,38 @@ def restore_probe(ns, *arrays, losses, count):
     """`count` Parameters (the first arrays) trained by in-place steps (the other arrays, one per
     parameter per epoch) while EarlyStopping(10) sees `losses`; then twice restore, and more
     steps: the values after each restore. Also restore before any update must raise a RuntimeError."""
-    sys = __import__("sys")
-    library, used = sys.modules["course_lib.regularization"].__file__, set()
-
-    def record(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == library and \
-                (frame.f_back is None or frame.f_back.f_code.co_filename != library):
-            used.add(frame.f_code.co_name)
-
     params = [ns["Parameter"](v.copy(), f"p{i}", decay=i % 2 == 0) for i, v in enumerate(arrays[:count])]
     steps, restored = iter(arrays[count:]), []
-    previous = sys.getprofile()
-    if ns.get("__name__") == "__main__":
-        sys.setprofile(record)
     try:
-        try:
-            ns["EarlyStopping"](2).restore([ns["Parameter"](np.zeros(2), "w")])
-        except RuntimeError:
-            pass
-        else:
-            raise AssertionError("restore() before any update returned instead of raising a RuntimeError")
-        stopper = ns["EarlyStopping"](10)
-        for loss in losses:
-            for p in params:  # a training step, in place as optimizers do
-                p.value += next(steps)
-            stopper.update(loss, params)
-        for _ in range(2):
-            stopper.restore(params)
-            restored += [p.value.copy() for p in params]
-            for p in params:  # more training
-                p.value += next(steps)
-    finally:
-        sys.setprofile(previous)
-    if used:
-        raise AssertionError(f"EarlyStopping's update and restore call course_lib.regularization "
-                             f"({', '.join(sorted(used))}), the reference they are meant to replace")
+        ns["EarlyStopping"](2).restore([ns["Parameter"](np.zeros(2), "w")])
+    except RuntimeError:
+        pass
+    else:
+        raise AssertionError("restore() before any update returned instead of raising a RuntimeError")
+    stopper = ns["EarlyStopping"](10)
+    for loss in losses:
+        for p in params:  # a training step, in place as optimizers do
+            p.value += next(steps)
+        stopper.update(loss, params)
+    for _ in range(2):
+        stopper.restore(params)
+        restored += [p.value.copy() for p in params]
+        for p in params:  # more training
+            p.value += next(steps)
     return tuple(restored)
 
 
 def kfold_probe(ns, n, k, seed, refused=False):
     """kfold_indices(n, k, seed): each fold's sorted validation and training indices; with
     `refused`, whether it raises a ValueError."""
-    sys = __import__("sys")
-    library, used = sys.modules["course_lib.model_selection"].__file__, set()
-
-    def record(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == library and \
-                (frame.f_back is None or frame.f_back.f_code.co_filename != library):
-            used.add(frame.f_code.co_name)
-
-    previous = sys.getprofile()
-    if ns.get("__name__") == "__main__":
-        sys.setprofile(record)
-    try:
-        if refused:
-            try:
-                ns["kfold_indices"](n, k, seed)
-            except ValueError:
-                return 1.0
-            raise AssertionError(f"kfold_indices(n={n}, k={k}) returned instead of raising a ValueError "
-                                 "(2 <= k <= n)")
-        folds = list(ns["kfold_indices"](n, k, seed))
-    finally:
-        sys.setprofile(previous)
-    if used:
-        raise AssertionError(f"kfold_indices calls course_lib.model_selection ({', '.join(sorted(used))}), the "
-                             "reference it is meant to replace: write the split yourself")
+    if refused:
+        try:
+            ns["kfold_indices"](n, k, seed)
+        except ValueError:
+            return 1.0
+        raise AssertionError(f"kfold_indices(n={n}, k={k}) returned instead of raising a ValueError "
+                             "(2 <= k <= n)")
+    folds = list(ns["kfold_indices"](n, k, seed))
     if len(folds) != k:
         raise AssertionError(f"returned {len(folds)} folds, expected {k}")
     pairs = [(np.asarray(train), np.asarray(val)) for train, val in folds]
@@ -227,43 +158,22 @@ def log_uniform_probe(ns, check, low=1e-3, high=1.0, size=5, seed=0):
     """The hidden tests' checks of log_uniform: "law" (range and KS distance of the logs),
     "shape" (zeros of the shape it returns), "seeded" (one seed, one sample; different
     draws otherwise), "refused" (a ValueError for a bad range)."""
-    sys = __import__("sys")
-    library, used = sys.modules["course_lib.model_selection"].__file__, set()
-
-    def record(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == library and \
-                (frame.f_back is None or frame.f_back.f_code.co_filename != library):
-            used.add(frame.f_code.co_name)
-
     log_uniform, rng = ns["log_uniform"], np.random.default_rng
     size = tuple(size) if isinstance(size, list) else size
-    previous = sys.getprofile()
-    if ns.get("__name__") == "__main__":
-        sys.setprofile(record)
-    try:
-        if check == "refused":
-            try:
-                log_uniform(low, high, size, rng(seed))
-            except ValueError:
-                return 0.0
-            raise AssertionError(f"log_uniform({low:g}, {high:g}, ...) returned instead of raising a ValueError "
-                                 "(0 < low < high)")
-        if check == "shape":
-            return np.zeros(np.shape(log_uniform(low, high, size, rng(seed))))
-        if check == "seeded":
-            first, again = (log_uniform(low, high, size, rng(seed)) for _ in range(2))
-            generator = rng(seed + 1)
-            a, b = log_uniform(low, high, size, generator), log_uniform(low, high, size, generator)
-            other = log_uniform(low, high, size, rng(seed + 2))
-        else:
-            x = np.asarray(log_uniform(low, high, size, rng(seed)), dtype=float)
-    finally:
-        sys.setprofile(previous)
-    if used:
-        raise AssertionError(f"log_uniform calls course_lib.model_selection ({', '.join(sorted(used))}), the "
-                             "reference it is meant to replace: write the sampler yourself")
+    if check == "refused":
+        try:
+            log_uniform(low, high, size, rng(seed))
+        except ValueError:
+            return 0.0
+        raise AssertionError(f"log_uniform({low:g}, {high:g}, ...) returned instead of raising a ValueError "
+                             "(0 < low < high)")
+    if check == "shape":
+        return np.zeros(np.shape(log_uniform(low, high, size, rng(seed))))
     if check == "seeded":
-        first, again = np.asarray(first, dtype=float), np.asarray(again, dtype=float)
+        first, again = (np.asarray(log_uniform(low, high, size, rng(seed)), dtype=float) for _ in range(2))
+        generator = rng(seed + 1)
+        a, b = log_uniform(low, high, size, generator), log_uniform(low, high, size, generator)
+        other = log_uniform(low, high, size, rng(seed + 2))
         if first.shape != again.shape or not np.all(np.abs(again - first) <= 1e-12 + 1e-7 * np.abs(first)):
             raise AssertionError("two generators seeded alike gave different samples: draw from the rng you are "
                                  "given, not from np.random")
@@ -271,6 +181,7 @@ def log_uniform_probe(ns, check, low=1e-3, high=1.0, size=5, seed=0):
             raise AssertionError("log_uniform gives the same samples for different seeds, or twice from one "
                                  "generator: draw from the rng argument (do not create a generator of your own)")
         return 0.0
+    x = np.asarray(log_uniform(low, high, size, rng(seed)), dtype=float)
     if x.shape != (size,) or not np.all(np.isfinite(x)):
         raise AssertionError(f"should return {size} finite samples, got shape {x.shape}")
     outside = x[(x < low * (1 - 1e-12)) | (x > high * (1 + 1e-12))]
@@ -293,14 +204,6 @@ def random_search_probe(ns, space, n_iter, seed, check):
     log_uniform in place of the notebook's: "rows" (the calls of evaluate and the rows),
     "seeded" (the same table for one seed, another for the next), "law" (log-uniform and
     independent hyperparameters over n_iter runs), "refused" (a ValueError for n_iter 0, -3)."""
-    sys = __import__("sys")
-    library, used = sys.modules["course_lib.model_selection"].__file__, set()
-
-    def record(frame, event, arg):
-        if event == "call" and frame.f_code.co_filename == library and \
-                (frame.f_back is None or frame.f_back.f_code.co_filename != library):
-            used.add(frame.f_code.co_name)
-
     def score_of(params):
         return float(sum(np.log(v) * len(name) for name, v in params.items()))
 
@@ -316,9 +219,6 @@ def random_search_probe(ns, space, n_iter, seed, check):
     ranges = {name: (low, high) for name, low, high in space}
     saved = {name: ns[name] for name in ["log_uniform"] if name in ns}
     ns["log_uniform"] = lambda low, high, size, rng: np.exp(rng.uniform(np.log(low), np.log(high), size))
-    previous = sys.getprofile()
-    if ns.get("__name__") == "__main__":
-        sys.setprofile(record)
     try:
         if check == "refused":
             for bad in [0, -3]:
@@ -333,12 +233,8 @@ def random_search_probe(ns, space, n_iter, seed, check):
         else:
             rows, calls = search(seed)
     finally:
-        sys.setprofile(previous)
         ns.pop("log_uniform")
         ns.update(saved)
-    if used:
-        raise AssertionError(f"random_search calls course_lib.model_selection ({', '.join(sorted(used))}), the "
-                             "reference it is meant to replace: write the search yourself")
     if check == "seeded":
         first, again, other = (np.array(t, dtype=float) for t in tables)
         if first.shape != again.shape or not np.all(np.abs(again - first) <= 1e-12 + 1e-7 * np.abs(first)):
@@ -474,7 +370,7 @@ def _l2_value(rng):
         for lam in WEIGHT_DECAYS:
             values, decays, described = _layout(rng, layout)
             calls.append(probe(l2_probe, REFERENCE, *values, decays=decays, weight_decay=lam, output="value",
-                               outputs=("value",), needs=("l2_penalty", "Parameter"),
+                               outputs=("value",), needs=("l2_penalty", "Parameter"), watch=REGULARIZATION,
                                name=f"the penalty for parameters [{described}], weight_decay={lam}",
                                hint="(weight_decay / 2) times the sum of the squares of every entry of the parameters "
                                "with decay True (twice the expected value: the 1/2 is missing); parameters with "
@@ -495,6 +391,7 @@ def _l2_gradient(rng):
                        *[f"the parameter of shape {v.shape} after l2_penalty (it must not change)" for v in values])
             calls.append(probe(l2_probe, REFERENCE, *values, decays=decays, weight_decay=lam, output="gradient",
                                outputs=outputs, needs=("l2_penalty", "Parameter"), numerical=_l2_numerical,
+                               watch=REGULARIZATION,
                                name=f"l2_penalty for parameters [{described}], weight_decay={lam}",
                                hint="weight_decay * p.value for a penalized parameter (the 1/2 of the penalty cancels "
                                "the 2 of the square), np.zeros_like(p.value) for one with decay False, as new "
@@ -513,14 +410,14 @@ def _early_stopping(rng):
         calls.append(probe(early_stopping_probe, script, losses=losses, patience=patience, best_loss_too=True,
                            outputs=("what update() returned at each epoch (1 = stop)",
                                     "best_epoch (epochs count from 1; -1 for None)", "best_loss"),
-                           needs=("EarlyStopping",), hint=hint,
+                           needs=("EarlyStopping",), hint=hint, watch=REGULARIZATION,
                            name=f"{what} (patience {patience}, validation losses {shown})"))
     for _ in range(12):  # random losses with ties, against course_lib's
         patience, losses = int(rng.integers(1, 5)), [float(v) for v in np.round(rng.uniform(0.0, 1.0, 15), 1)]
         calls.append(probe(early_stopping_probe, REFERENCE, losses=losses, patience=patience, best_loss_too=False,
                            outputs=("what update() returned at each epoch (1 = stop)",
                                     "best_epoch (epochs count from 1; -1 for None)"),
-                           needs=("EarlyStopping",), hint=f"{TIE}; {COUNT}",
+                           needs=("EarlyStopping",), hint=f"{TIE}; {COUNT}", watch=REGULARIZATION,
                            name=f"patience {patience}, validation losses {', '.join(f'{v:g}' for v in losses)}"))
     return calls
 
@@ -537,7 +434,7 @@ def _early_stopping_restore(rng):
         outputs = [f"the parameter of shape {shape} restored{when}" for when in ("", " a second time, after more "
                    "training steps") for shape in shapes]
         calls.append(probe(restore_probe, REFERENCE, *arrays, losses=[float(v) for v in losses], count=len(shapes),
-                           outputs=tuple(outputs), needs=("EarlyStopping", "Parameter"),
+                           outputs=tuple(outputs), needs=("EarlyStopping", "Parameter"), watch=REGULARIZATION,
                            name=f"EarlyStopping(10) after losses {', '.join(f'{v:g}' for v in losses)} (best epoch "
                            f"{best}) and in-place training steps",
                            hint="store copies (p.value.copy()) when an epoch improves, and copy them back into "
@@ -552,6 +449,7 @@ def _kfold(rng):
         seed = int(rng.integers(0, 2**31))
         outputs = tuple(f"sorted {what} indices of fold {j}" for j in range(k) for what in ("validation", "training"))
         calls.append(probe(kfold_probe, REFERENCE, n=n, k=k, seed=seed, outputs=outputs, needs=("kfold_indices",),
+                           watch=MODEL_SELECTION,
                            name=f"kfold_indices(n={n}, k={k}, seed={seed})",
                            hint="shuffle with order = np.random.default_rng(seed).permutation(n), then cut order into "
                            "k consecutive blocks, the first n % k of them holding n // k + 1 examples and the "
@@ -570,14 +468,14 @@ def _log_uniform_calls(rng):
     for low, high in [(1e-4, 1e-1), (1e-6, 1e-2), (0.5, 2.0), (3.0, 3000.0)]:
         s = seed()
         calls.append(probe(log_uniform_probe, REFERENCE, check="law", low=low, high=high, size=20_000, seed=s,
-                           outputs=("checks",), needs=("log_uniform",),
+                           outputs=("checks",), needs=("log_uniform",), watch=MODEL_SELECTION,
                            name=f"log_uniform({low:g}, {high:g}, 20000, np.random.default_rng({s}))"))
     calls += [probe(log_uniform_probe, REFERENCE, check="shape", size=size, seed=seed(), outputs=("samples",),
-                    needs=("log_uniform",), name=f"log_uniform(1e-3, 1.0, size={size!r}, rng)",
+                    needs=("log_uniform",), watch=MODEL_SELECTION, name=f"log_uniform(1e-3, 1.0, size={size!r}, rng)",
                     hint="return an array of shape size: pass size on to the generator")
               for size in [[3, 4], [1], 1, [2, 1, 3]]]
     calls.append(probe(log_uniform_probe, REFERENCE, check="seeded", low=1e-5, high=1e-1, size=50, seed=seed(),
-                       outputs=("checks",), needs=("log_uniform",),
+                       outputs=("checks",), needs=("log_uniform",), watch=MODEL_SELECTION,
                        name="log_uniform(1e-5, 0.1, 50, rng) from generators seeded alike and differently"))
     calls += [probe(log_uniform_probe, REFERENCE, check="refused", low=low, high=high, outputs=("checks",),
                     needs=("log_uniform",), name=f"log_uniform({low:g}, {high:g}, 5, rng)")
@@ -591,7 +489,8 @@ def _random_search_calls(rng):
 
     def search(space, n_iter, check, name):
         return probe(random_search_probe, REFERENCE, space=space, n_iter=n_iter, seed=seed(), check=check,
-                     outputs=("checks",), needs=("random_search",), name=name)
+                     outputs=("checks",), needs=("random_search",), name=name,
+                     watch=() if check == "refused" else MODEL_SELECTION)
 
     def shown(space):
         return "{" + ", ".join(f"{name!r}: ({low:g}, {high:g})" for name, low, high in space) + "}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import nbformat
@@ -19,6 +20,7 @@ import pytest
 from autograder import sandbox, verify
 from autograder.checks import activations_02 as spec
 from autograder.course import copy_course, run_nbgrader
+from autograder.verify import unwatched
 from course_lib import activations as reference
 from tests.assignments import harness
 from tests.assignments.variants import activations_02 as variants
@@ -310,3 +312,29 @@ def test_what_the_hidden_tests_allow_is_confirmed(course, tmp_path, solution, so
     verdicts = verify.verify_submission(notebook(course, tmp_path, {**solution, "softmax": shifting}),
                                         ASSIGNMENT, source=source)
     assert refuted(verdicts) == set(), {p: v.message for p, v in verdicts.items()}
+
+
+def relu_unwatched(ns, x):
+    """A probe that runs the notebook's relu through unwatched, as a probe runs a reference it
+    substitutes."""
+    return unwatched(ns["relu"])(x)
+
+
+def test_a_watched_call_that_runs_the_reference_is_refuted(course, tmp_path, solution, source, monkeypatch):
+    """With the reference not hidden from the child, a relu that delegates to it is refuted
+    where the call watches course_lib.activations, and only there: not where the probe runs it
+    through unwatched, nor in a call that watches nothing."""
+    x, watch = np.linspace(-2.0, 2.0, 7), ("course_lib.activations",)
+    watched = types.ModuleType("watched_spec")
+    watched.SETUP, watched.REFERENCES, watched.relu_unwatched = spec.SETUP, (), relu_unwatched
+    watched.parts = lambda rng: {
+        "watched": [verify.call("relu", reference.relu, x, watch=watch)],
+        "through unwatched": [verify.probe(relu_unwatched, {"relu": reference.relu}, x, name="relu, unwatched",
+                                           outputs=("relu(x)",), needs=("relu",), watch=watch)],
+        "not watched": [verify.call("relu", reference.relu, x)]}
+    monkeypatch.setattr(verify, "spec_module", lambda assignment: watched)
+    delegating = "from course_lib import activations as _a\n\n\ndef relu(x):\n    return _a.relu(x)\n"
+    verdicts = verify.verify_submission(notebook(course, tmp_path, {**solution, "relu": delegating}), ASSIGNMENT,
+                                        source=source)
+    assert refuted(verdicts) == {"watched"}, {p: v.message for p, v in verdicts.items()}
+    assert "relu runs course_lib.activations.relu, the reference it is meant to replace" in verdicts["watched"].message
