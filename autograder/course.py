@@ -19,6 +19,12 @@ COURSE_DIR = Path(__file__).resolve().parents[1] / "assignments"
 GENERATED = ("release", "submitted", "autograded", "feedback", "gradebook.db", "__pycache__")
 
 
+# ``python -m nbgrader``, after importing this package (which spares nbgrader a slow import:
+# see autograder/__init__.py).
+NBGRADER = [sys.executable, "-c", "import sys, autograder; from nbgrader.apps.nbgraderapp import main; "
+            "sys.argv[0] = 'nbgrader'; main()"]
+
+
 def assignments(course_dir: Path = COURSE_DIR) -> list[str]:
     """Names of the assignments, in order (their folders under source/)."""
     return sorted(p.name for p in (course_dir / "source").iterdir() if p.is_dir())
@@ -33,7 +39,7 @@ def run_nbgrader(course_dir: Path, *args: str, timeout: float = 900) -> subproce
     """
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1",
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_dir, env=env,
+    result = subprocess.run([*NBGRADER, *args], cwd=course_dir, env=env,
                             capture_output=True, text=True, timeout=timeout)
     if result.returncode:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed in {course_dir}:\n"

@@ -662,9 +662,10 @@ with open("run_config.json") as _run:
 
 
 def prepare_template(course_dir: Path, assignment: str, destination: Path,
-                     limits: Limits) -> Path:
+                     limits: Limits, *, fork: bool = False) -> Path:
     """The scratch course every worker copies: the course's config (with the pipeline's
-    preprocessors), the assignment's source, and a gradebook that knows the assignment."""
+    preprocessors), the assignment's source, and a gradebook that knows the assignment.
+    ``fork``: run nbgrader in a fork of this process (a worker that imported it already)."""
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copytree(Path(course_dir) / "source" / assignment,
                     destination / "source" / assignment,
@@ -673,7 +674,18 @@ def prepare_template(course_dir: Path, assignment: str, destination: Path,
     (destination / "nbgrader_config.py").write_text(
         config + CONFIG_ADDITIONS.format(cell_timeout=int(max(1, limits.cell_timeout))))
     (destination / "run_config.json").write_text("{}")
-    run_nbgrader(destination, "generate_assignment", assignment, "--force", timeout=600)
+    if fork:
+        log_path = destination / "generate.log"
+        with open(log_path, "wb") as log:
+            env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+                                         f"{os.environ.get('PATH', '')}"}
+            pid = _fork_nbgrader(destination, env, ["generate_assignment", assignment, "--force"],
+                                 None, log.fileno())
+        if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]):
+            raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n"
+                               + log_path.read_text(errors="replace")[-LOG_TAIL:])
+    else:
+        run_nbgrader(destination, "generate_assignment", assignment, "--force", timeout=600)
     shutil.rmtree(destination / "release", ignore_errors=True)
     return destination
 
@@ -714,11 +726,12 @@ def _ensure_assignment_in_gradebook(course_dir: Path, assignment: str, db_url: s
                      f"--CourseDirectory.db_url={db_url}", timeout=600)
 
 
-def write_gradebook(db_url: str, record: dict) -> None:
-    """Record one submission's final scores in the gradebook (the parent is the only writer)."""
+def write_gradebook(gradebook, record: dict) -> None:
+    """Record one submission's final scores in the gradebook (an open nbgrader Gradebook:
+    the parent, the only writer, keeps one open for the whole run)."""
     from sqlalchemy.exc import SAWarning
 
-    with _gradebook(db_url) as gradebook, warnings.catch_warnings():
+    with warnings.catch_warnings():
         # nbgrader's own autoflush warning when it creates a submission; harmless
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(record["student"])
@@ -791,17 +804,20 @@ def grade(assignment: str, course_dir: Path = COURSE_DIR, *, students: list[str]
     if not todo:
         return Summary(done, skipped, time.monotonic() - started)
 
-    with tempfile.TemporaryDirectory(prefix="grade-template-") as template_dir:
-        template = prepare_template(course_dir, assignment, Path(template_dir) / "course", limits)
+    with tempfile.TemporaryDirectory(prefix="grade-template-") as template_dir, \
+            (_DaskWorkers(scheduler) if scheduler else _LocalWorkers(workers, len(todo))) as pool:
+        template = pool.prepare_template(course_dir, assignment, Path(template_dir) / "course",
+                                         limits)
         _ensure_assignment_in_gradebook(course_dir, assignment, db_url, template)
         jobs = [Job(str(course_dir), assignment, s, source.name, str(template), keys[s], limits)
                 for s in todo]
         show = sys.stderr.isatty() if progress is None else progress
         from tqdm import tqdm
 
-        with tqdm(total=len(jobs), unit="submission", disable=not show, desc=assignment) as bar:
-            for record in _run_jobs(jobs, workers, scheduler):
-                write_gradebook(db_url, record)
+        with tqdm(total=len(jobs), unit="submission", disable=not show, desc=assignment) as bar, \
+                _gradebook(db_url) as gradebook:
+            for record in pool.grade(jobs):
+                write_gradebook(gradebook, record)
                 _write_record(course_dir, record)
                 done.append(record)
                 bar.set_postfix_str(f"{record['student']}: {record['status']}", refresh=False)
@@ -809,38 +825,89 @@ def grade(assignment: str, course_dir: Path = COURSE_DIR, *, students: list[str]
     return Summary(done, skipped, time.monotonic() - started)
 
 
-def _run_jobs(jobs: list[Job], workers: int | None, scheduler: str | None):
-    """Yield each job's record as it completes, on local processes or a Dask cluster."""
-    if scheduler:
-        from distributed import Client, as_completed as dask_completed
+def _warm_up() -> None:
+    """A local worker's first act: import what grading a submission needs (seconds of CPU),
+    while the parent is still preparing the run."""
+    from nbgrader.apps.nbgraderapp import NbGraderApp  # noqa: F401
+    from nbgrader.api import Gradebook  # noqa: F401
 
-        with Client(scheduler) as client:
-            futures = client.map(grade_submission, jobs, pure=False)
-            job_of = {future.key: job for future, job in zip(futures, jobs)}
-            try:
-                for future in dask_completed(futures):
-                    try:
-                        yield future.result()
-                    except Exception as error:  # a worker lost, or the cluster
-                        yield _error_record(job_of[future.key], f"the grader's worker failed: "
-                                            f"{type(error).__name__}: {error}", time.monotonic())
-            finally:
-                client.cancel(futures)
-        return
-    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
-    # spawn: a fresh interpreter per worker, not a fork of a parent that runs threads (tqdm)
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(grade_submission, job): job for job in jobs}
+
+def _failed(job: Job, error: Exception) -> dict:
+    return _error_record(job, f"the grader's worker failed: {type(error).__name__}: {error}",
+                         time.monotonic())
+
+
+class _LocalWorkers:
+    """A pool of worker processes on this machine (``workers``, default one per core). They
+    start, and import nbgrader, as the pool opens; one of them prepares the template, by a
+    fork of itself, while the others are still importing."""
+
+    def __init__(self, workers: int | None, jobs: int):
+        self.size = max(1, min(workers or os.cpu_count() or 1, jobs))
+
+    def __enter__(self):
+        # spawn: a fresh interpreter per worker, not a fork of a parent that runs threads (tqdm)
+        self.pool = ProcessPoolExecutor(self.size, mp_context=get_context("spawn"),
+                                        initializer=_warm_up)
+        return self
+
+    def __exit__(self, *failure):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def prepare_template(self, *args) -> Path:
+        # a process is started for each task submitted while none is idle, up to the size
+        started = [self.pool.submit(int) for _ in range(self.size - 1)]
+        template = self.pool.submit(prepare_template, *args, fork=True).result()
+        for future in started:
+            future.result()
+        return template
+
+    def grade(self, jobs: list[Job]):
+        """Yield each job's record as it completes."""
+        futures = {self.pool.submit(grade_submission, job): job for job in jobs}
         try:
             for future in as_completed(futures):
                 try:
                     yield future.result()
                 except Exception as error:  # the worker process itself died
-                    yield _error_record(futures[future], f"the grader's worker failed: "
-                                        f"{type(error).__name__}: {error}", time.monotonic())
+                    yield _failed(futures[future], error)
         finally:
             for future in futures:
                 future.cancel()
+
+
+class _DaskWorkers:
+    """The workers of a Dask distributed cluster (which must share the course's filesystem);
+    the template is prepared here."""
+
+    def __init__(self, scheduler: str):
+        self.scheduler = scheduler
+
+    def __enter__(self):
+        from distributed import Client
+
+        self.client = Client(self.scheduler)
+        return self
+
+    def __exit__(self, *failure):
+        self.client.close()
+
+    def prepare_template(self, *args) -> Path:
+        return prepare_template(*args)
+
+    def grade(self, jobs: list[Job]):
+        from distributed import as_completed as dask_completed
+
+        futures = self.client.map(grade_submission, jobs, pure=False)
+        job_of = {future.key: job for future, job in zip(futures, jobs)}
+        try:
+            for future in dask_completed(futures):
+                try:
+                    yield future.result()
+                except Exception as error:  # a worker lost, or the cluster
+                    yield _failed(job_of[future.key], error)
+        finally:
+            self.client.cancel(futures)
 
 
 # --- command line ---------------------------------------------------------------------------

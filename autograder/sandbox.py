@@ -203,7 +203,7 @@ def wrap(argv: list[str], *, writable: list[Path], hidden: list[Path],
 
 
 def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
-                 cpu_seconds: int | None, sockets: Path | None = None) -> tuple[dict[str, str], list[str]]:
+                 cpu_seconds: int | None, sockets: Path) -> tuple[dict[str, str], list[str]]:
     """Environment additions and nbgrader arguments that make the kernels nbgrader starts
     sandboxed as ``wrap`` does (nbgrader itself is not: it must read the gradebook).
 
@@ -215,13 +215,13 @@ def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
     Without bwrap the kernels still get the resource limits, and are not isolated: check
     ``available()`` before claiming otherwise.
 
-    ``sockets`` (default ``scratch/runtime``) is where the kernels' socket files go: a Unix
-    socket's path must fit in 107 bytes, so a caller whose scratch folder may lie deep (a long
-    TMPDIR) passes a short folder of its own, such as one made by ``socket_folder()``.
+    ``sockets`` is where the kernels' socket files go: a short folder (``socket_folder()``
+    makes one), since a Unix socket's path must fit in 107 bytes and a scratch folder may lie
+    deep (a long TMPDIR).
     """
     scratch = Path(scratch).resolve()
     spec_dir = scratch / "jupyter" / "kernels" / KERNEL_NAME
-    runtime = Path(sockets).resolve() if sockets else scratch / "runtime"
+    runtime = Path(sockets).resolve()
     if len(str(runtime)) > SOCKET_FOLDER_CHARACTERS:
         raise ValueError(f"the kernels' socket folder {runtime} is too long for Unix socket "
                          f"paths (at most {SOCKET_FOLDER_CHARACTERS} characters here)")
@@ -230,7 +230,9 @@ def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
     kernel = [sys.executable, "-m", "ipykernel_launcher"]
     limits = limits_prefix(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds)
     if available():
-        mounts, remounts = _bwrap_options(writable=[], hidden=[*hidden, scratch], network=False)
+        # The socket folder too: other kernels' private folders (their keys) are in it.
+        mounts, remounts = _bwrap_options(writable=[], hidden=[*hidden, scratch, runtime],
+                                          network=False)
         launch = {"limits": limits, "bwrap": shutil.which("bwrap"), "kernel": kernel,
                   "mounts": mounts, "hidden_folders": remounts[1::2], "runtime": str(runtime)}
         (spec_dir / "launch.json").write_text(json.dumps(launch, indent=1))

@@ -152,12 +152,13 @@ def tampered(course, solution, tmp_path_factory):
     harness.submit(course, ASSIGNMENT, "honest", solution)
     for i, (cells, _) in enumerate(ATTACKS.values()):
         harness.submit(course, ASSIGNMENT, f"attack{i}", {**solution, **cells})
-    env, args = sandbox.kernel_setup(tmp_path_factory.mktemp("kernels"), hidden=[course],
-                                     memory_bytes=2 * 2**30, cpu_seconds=60)
-    result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, *args],
-                            cwd=course, capture_output=True, text=True, timeout=900,
-                            env={**os.environ, **env, "OPENBLAS_NUM_THREADS": "1",
-                                 "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+    with sandbox.socket_folder() as sockets:
+        env, args = sandbox.kernel_setup(tmp_path_factory.mktemp("kernels"), hidden=[course],
+                                         memory_bytes=2 * 2**30, cpu_seconds=60, sockets=sockets)
+        result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, *args],
+                                cwd=course, capture_output=True, text=True, timeout=900,
+                                env={**os.environ, **env, "OPENBLAS_NUM_THREADS": "1",
+                                     "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
     assert result.returncode == 0, result.stderr[-3000:]
     return harness.scores(course, ASSIGNMENT)
 
