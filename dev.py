@@ -56,7 +56,8 @@ def test(extra: list[str]) -> int:
     # loadgroup keeps tests that share an expensive fixture (an assignment's grading run) on
     # one worker; see tests/assignments/conftest.py.
     parallel = [] if any(a.startswith("-n") for a in extra) else ["-n", "auto", "--dist", "loadgroup"]
-    code = run(PYTHON, "-m", "pytest", *parallel, *extra)
+    # The slowest tests, listed at the end: the suite must stay well under CI's 30 minutes.
+    code = run(PYTHON, "-m", "pytest", *parallel, "--durations=15", *extra)
     if code == 5:  # pytest found nothing to run: that is a failure, not a pass
         print("pytest collected no tests", file=sys.stderr)
     return code
