@@ -282,7 +282,7 @@ def _grade_submission(job: Job, started: float) -> dict:
         timings["scan"] = round(time.monotonic() - clock, 3)
         if limits.verify:
             clock = time.monotonic()
-            _verify(record, check.notebook, job)
+            _verify(record, check.notebook, job, outcome.get("stopped", frozenset()))
             timings["verify"] = round(time.monotonic() - clock, 3)
     record["score"] = sum(p["score"] for p in record["parts"].values())
     record["reason"] = _reason(record)
@@ -359,7 +359,8 @@ def _autograde(job: Job, folder: Path, notebook: Path, scratch: Path, sockets: P
         output = course / "autograded" / job.student / job.assignment
         if returncode == 0 and (output / job.notebook).is_file():
             return {"status": status, "scores": _scores(course, job), "autograded": output,
-                    "notes": notes, "sandboxed": sandboxed}
+                    "notes": notes, "sandboxed": sandboxed,
+                    "stopped": frozenset(int(i) for i in stopped)}
         offending = _offending_cell(events, killed, job.limits)
         if offending is None:
             start_failures += 1
@@ -561,8 +562,9 @@ def _scan(record: dict, notebook: Path, source: Path) -> None:
     record["flags"] += [{"code": f.code, "message": f.message} for f in flags]
 
 
-def _verify(record: dict, notebook: Path, job: Job) -> None:
-    """Let verification refute parts: a refuted part scores 0, with the verdict as reason."""
+def _verify(record: dict, notebook: Path, job: Job, stopped: frozenset[int]) -> None:
+    """Let verification refute parts: a refuted part scores 0, with the verdict as reason.
+    The cells nbgrader's run had to stop (``stopped``, by index) are not run there either."""
     try:
         from autograder import verify
     except ImportError:
@@ -572,8 +574,8 @@ def _verify(record: dict, notebook: Path, job: Job) -> None:
         # verify shares its time among the parts (and the definitions): each share is a cell's
         budget = min(job.limits.timeout, job.limits.cell_timeout * (len(record["parts"]) + 1))
         verdicts = verify.verify_submission(
-            notebook, job.assignment, timeout=budget,
-            memory_bytes=job.limits.memory_bytes, sandboxed=job.limits.sandbox)
+            notebook, job.assignment, timeout=budget, memory_bytes=job.limits.memory_bytes,
+            sandboxed=job.limits.sandbox, skip_cells=stopped)
     except Exception as error:
         record["flags"].append({"code": "verify-failed",
                                 "message": f"{type(error).__name__}: {error}"})

@@ -248,14 +248,18 @@ def _is_literal(node: ast.AST) -> bool:
         return False
 
 
-def student_code(submitted: Path, source: Path, setup: tuple[str, ...]) -> list[dict]:
+def student_code(submitted: Path, source: Path, setup: tuple[str, ...],
+                 skip: frozenset[int] = frozenset()) -> list[dict]:
     """The cells the child runs, in order, as {"name", "source"}: the source notebook's setup
-    cells, then the submission's solution cells and its added cells' definitions."""
-    given = {c["nbgrader"].get("grade_id"): c for c in _cells(source)}
-    instructor_text = {c["source"].strip() for c in given.values() if not c["nbgrader"].get("solution")}
+    cells, then the submission's solution cells and its added cells' definitions, but for
+    the cells at the indices in ``skip`` (those the grader had to stop: the code they define
+    is missing here as it was in nbgrader's run)."""
+    instructor = _cells(source)
+    given = {c["nbgrader"]["grade_id"]: c for c in instructor if c["nbgrader"].get("grade_id")}
+    instructor_text = {c["source"].strip() for c in instructor if not c["nbgrader"].get("solution")}
     cells = [{"name": grade_id, "source": _python(given[grade_id]["source"])} for grade_id in setup]
     for index, cell in enumerate(_cells(submitted)):
-        if cell["cell_type"] != "code":
+        if cell["cell_type"] != "code" or index in skip:
             continue
         meta = cell["nbgrader"]
         if meta.get("solution"):
@@ -475,7 +479,8 @@ def judge(calls: list[Call], outcome: _Outcome, startup_problems: list[str] = ()
 def verify_submission(submitted: Path, assignment: str, *, timeout: float = 60,
                       memory_bytes: int | None = 2 * 2**30, sandboxed: bool | None = None,
                       seed: int | None = None, source: Path | None = None,
-                      hidden: list[Path] = ()) -> dict[str, Verdict]:
+                      hidden: list[Path] = (), skip_cells: frozenset[int] = frozenset()
+                      ) -> dict[str, Verdict]:
     """grade_id -> Verdict for every graded part the assignment's spec covers.
 
     ``sandboxed``: None runs the child in the sandbox when bubblewrap works here, True
@@ -483,6 +488,8 @@ def verify_submission(submitted: Path, assignment: str, *, timeout: float = 60,
     ``seed`` draws the inputs (default: a fresh secret one each time). ``source`` is the
     instructor's notebook (default: the course's source/<assignment>/ notebook); the child
     sees neither its course folder nor ``hidden``, besides what the sandbox always hides.
+    ``skip_cells``: indices of the submission's cells not to run (those nbgrader's run had to
+    stop, so that verification judges the code nbgrader judged).
     """
     spec = spec_module(assignment)
     if spec is None:
@@ -495,7 +502,7 @@ def verify_submission(submitted: Path, assignment: str, *, timeout: float = 60,
         (source,) = (COURSE_DIR / "source" / assignment).glob("*.ipynb")
     parts = spec.parts(np.random.default_rng(secrets.randbits(128) if seed is None else seed))
     try:
-        cells = student_code(Path(submitted), Path(source), tuple(spec.SETUP))
+        cells = student_code(Path(submitted), Path(source), tuple(spec.SETUP), frozenset(skip_cells))
     except Exception as error:  # not JSON, not a notebook, not UTF-8: nothing can be checked
         reason = f"the notebook could not be read ({type(error).__name__})"
         return {part: Verdict(False, reason) for part in parts}

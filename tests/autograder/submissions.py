@@ -101,6 +101,11 @@ def batch(course: Path) -> dict[str, tuple[dict[str, bytes], set[str]]]:
         "infinite_loop": (with_cells(softplus=_inject(
             sol["softplus"], "softplus", ON_3D + "        while True:\n            pass\n")),
             {"test_softplus"}),
+        # A loop left running at the top of a solution cell: the cell is stopped, and only the
+        # part of what it defines is lost (in nbgrader's run and in the verification's).
+        "loop_at_definition": (with_cells(
+            sigmoid_derivative=sol["sigmoid_derivative"] + "\nwhile True:\n    pass\n"),
+            {"test_sigmoid_derivative"}),
         "swallows_interrupt": (with_cells(relu=_inject(sol["relu"], "relu", ON_3D + (
             "        while True:\n            try:\n                time.sleep(0.01)\n"
             "            except KeyboardInterrupt:\n                pass\n"))

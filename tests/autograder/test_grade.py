@@ -27,6 +27,8 @@ EXPECTED = {
                 ["renamed notebook: my activations (1).ipynb graded as activations.ipynb"]),
     "infinite_loop": ("timeout", ["test_softplus: still running after the 10 s limit per cell"]),
     "swallows_interrupt": ("timeout", ["test_relu: still running after the 10 s limit per cell"]),
+    "loop_at_definition": ("timeout",
+                           ["sigmoid_derivative: still running after the 10 s limit per cell"]),
     "memory_bomb": ("graded", ["test_elu 0/2"]),
     "sys_exit": ("graded", ["test_leaky_relu 0/2"]),
     "os_exit": ("crashed", ["test_softmax: the kernel died while running this cell"]),
@@ -94,7 +96,8 @@ def test_suspicious_submissions_are_flagged(graded, student):
 
 def test_honest_submissions_are_not_flagged(graded):
     pytest.importorskip("autograder.scan", reason="autograder.scan (engineer S) not present")
-    for student in ("correct", "alternative", "naive_sigmoid", "renamed", "huge_output"):
+    for student in ("correct", "alternative", "naive_sigmoid", "renamed", "huge_output",
+                    "loop_at_definition"):
         assert "flagged" not in graded[2][student]["status"], graded[2][student]["reason"]
 
 
