@@ -220,6 +220,8 @@ def preflight(folder: Path, expected: str) -> Preflight:
 def grade_submission(job: Job) -> dict:
     """Grade one submission (in a worker process); returns its record (JSON-serializable),
     whatever happens: a failure of the grader itself becomes a record with status error."""
+    if _interrupted:
+        raise KeyboardInterrupt("the run was interrupted")
     started = time.monotonic()
     try:
         return _grade_submission(job, started)
@@ -827,9 +829,20 @@ def grade(assignment: str, course_dir: Path = COURSE_DIR, *, students: list[str]
     return Summary(done, skipped, time.monotonic() - started)
 
 
+_interrupted = False  # in a local worker: Ctrl-C came, grade nothing more
+
+
+def _on_interrupt(signum, frame):
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
 def _warm_up() -> None:
     """A local worker's first act: import what grading a submission needs (seconds of CPU),
-    while the parent is still preparing the run."""
+    while the parent is still preparing the run; and, after a Ctrl-C, refuse the
+    submissions the pool had already queued for it (the parent no longer waits for them)."""
+    signal.signal(signal.SIGINT, _on_interrupt)
     from nbgrader.apps.nbgraderapp import NbGraderApp  # noqa: F401
     from nbgrader.api import Gradebook  # noqa: F401
 
