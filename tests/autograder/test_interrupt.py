@@ -63,8 +63,11 @@ def test_ctrl_c_stops_promptly_keeps_what_was_graded_and_a_rerun_grades_the_rest
     env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--course", str(course),
                "--workers", "2", "--no-progress", "--cell-timeout", "20"]
+    # As at a terminal: SIGINT's default action, whatever this test inherited (a shell's
+    # background job, which a CI runner may be, starts with SIGINT ignored).
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+                               stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     state = grade.state_dir(course, ASSIGNMENT)
     deadline = time.monotonic() + 300
     while not list(state.glob("*.json")) and process.poll() is None:
