@@ -282,7 +282,7 @@ def _logistic_gradient(rng):
     return calls
 
 
-def _train_logistic(rng):
+def _train_logistic_calls(rng):
     def seed():
         return int(rng.integers(0, 2**31))
 
@@ -307,5 +307,5 @@ def parts(rng):
         "test_train_perceptron": _train_perceptron_calls(rng),
         "test_logistic_loss": _logistic_loss(rng),
         "test_logistic_gradient": _logistic_gradient(rng),
-        "test_train_logistic": _train_logistic(rng),
+        "test_train_logistic": _train_logistic_calls(rng),
     }
