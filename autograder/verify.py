@@ -176,6 +176,13 @@ def _probe_sources(spec, parts: dict[str, list[Call]]) -> dict[str, str]:
     return {name: inspect.getsource(getattr(spec, name)) for name in sorted(names)}
 
 
+def _probe_helper_sources(spec) -> str:
+    """The module-level functions several probes share (the spec's PROBE_HELPERS), as the
+    source text run before each probe in the child."""
+    return "\n\n".join(inspect.getsource(getattr(spec, name))
+                        for name in getattr(spec, "PROBE_HELPERS", ()))
+
+
 @dataclass
 class _Outcome:
     """What the child reported for one part, or why it reported nothing."""
@@ -353,7 +360,7 @@ def _run(work: Path, cells: list[dict], parts: dict[str, list[Call]], spec, *, t
                                    "probe": c.probe, "needs": list(c.needs),
                                    "outputs": len(c.outputs), "watch": list(c.watch)})
     np.savez(work / "inputs.npz", **inputs)
-    probes = _probe_sources(spec, parts)
+    probes, helpers = _probe_sources(spec, parts), _probe_helper_sources(spec)
     shutil.copyfile(CHILD, work / CHILD.name)
     share = max(timeout / (len(parts) + 1), MIN_PHASE_SECONDS)
     outcomes: dict[str, _Outcome] = {}
@@ -361,6 +368,7 @@ def _run(work: Path, cells: list[dict], parts: dict[str, list[Call]], spec, *, t
     while remaining:
         (work / "request.json").write_text(json.dumps({
             "cells": cells, "deferred": DEFERRED_IMPORTS, "probes": probes,
+            "probe_helpers": helpers,
             "parts": [{"name": p, "calls": requests[p]} for p in remaining]}))
         for stale in ["started.json", *(f"{p}.json" for p in remaining)]:
             (work / stale).unlink(missing_ok=True)

@@ -197,6 +197,7 @@ def main(work: str) -> None:
     probes = {}
     for name, source in request["probes"].items():
         scope = {"np": np, "unwatched": unwatched}
+        exec(compile(request["probe_helpers"], f"<probe {name}>", "exec"), scope)
         exec(compile(source, f"<probe {name}>", "exec"), scope)
         probes[name] = scope[name]
     _write_json(os.path.join(work, "started.json"), problems)

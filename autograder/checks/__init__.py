@@ -16,6 +16,10 @@ must not run those modules' functions during the call. A watched probe runs what
 tests do not watch (a constructor, a reference it substitutes) through ``unwatched(f)``,
 imported from verify (the child has its own, which pauses the watch).
 
+A probe reaches the child as its source text, run with ``np`` and ``unwatched`` only: module
+functions that several probes use are named in ``PROBE_HELPERS`` (their sources are run
+first), instead of being copied into each probe.
+
 A spec checks what the hidden tests check, on fresh inputs: tests/autograder/test_verify_specs.py
 holds it to agreeing with them on every known mistake and correct alternative.
 """

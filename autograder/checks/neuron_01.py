@@ -78,19 +78,32 @@ def mean_cross_entropy(ns, X, y, w, b):
     return ns["logistic_loss"](X, y.astype(int), w, b)
 
 
+def stable_predict_proba(X, w, b):
+    """The reference predict_proba, for probes that put it in place of the notebook's."""
+    z = np.asarray(X, dtype=float) @ w + b
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def stable_logistic_loss(X, y, w, b):
+    """The reference logistic_loss, likewise."""
+    z = np.asarray(X, dtype=float) @ w + b
+    return float(np.sum(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))) / len(z))
+
+
+def reference_logistic_gradient(X, y, w, b):
+    """The reference logistic_gradient, likewise."""
+    dz = (stable_predict_proba(X, w, b) - y) / len(X)
+    return np.asarray(X, dtype=float).T @ dz, float(dz.sum())
+
+
+PROBE_HELPERS = ("stable_predict_proba", "stable_logistic_loss", "reference_logistic_gradient")
+
+
 def logistic_gradients(ns, X, y, w, b):
     """logistic_gradient with the reference predict_proba and logistic_loss in place of the notebook's."""
-    def predict_proba(X, w, b):
-        z = np.asarray(X, dtype=float) @ w + b
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-    def logistic_loss(X, y, w, b):
-        z = np.asarray(X, dtype=float) @ w + b
-        return float(np.sum(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))) / len(z))
-
     saved = {name: ns[name] for name in ("predict_proba", "logistic_loss") if name in ns}
-    ns.update(predict_proba=predict_proba, logistic_loss=logistic_loss)
+    ns.update(predict_proba=stable_predict_proba, logistic_loss=stable_logistic_loss)
     try:
         dw, db = ns["logistic_gradient"](X, y.astype(int), w, b)
     finally:
@@ -100,22 +113,10 @@ def logistic_gradients(ns, X, y, w, b):
 
 def logistic_training(ns, X, y, lr, n_steps):
     """train_logistic with the reference predict_proba, logistic_loss and logistic_gradient."""
-    def predict_proba(X, w, b):
-        z = np.asarray(X, dtype=float) @ w + b
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-    def logistic_loss(X, y, w, b):
-        z = np.asarray(X, dtype=float) @ w + b
-        return float(np.sum(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))) / len(z))
-
-    def logistic_gradient(X, y, w, b):
-        dz = (predict_proba(X, w, b) - y) / len(X)
-        return np.asarray(X, dtype=float).T @ dz, float(dz.sum())
-
     names = ("predict_proba", "logistic_loss", "logistic_gradient")
     saved = {name: ns[name] for name in names if name in ns}
-    ns.update(predict_proba=predict_proba, logistic_loss=logistic_loss, logistic_gradient=logistic_gradient)
+    ns.update(predict_proba=stable_predict_proba, logistic_loss=stable_logistic_loss,
+              logistic_gradient=reference_logistic_gradient)
     try:
         w, b, history = ns["train_logistic"](X, y.astype(int), lr=lr, n_steps=n_steps)
     finally:
