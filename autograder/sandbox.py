@@ -203,7 +203,8 @@ def wrap(argv: list[str], *, writable: list[Path], hidden: list[Path],
 
 
 def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
-                 cpu_seconds: int | None, sockets: Path) -> tuple[dict[str, str], list[str]]:
+                 cpu_seconds: int | None, sockets: Path,
+                 zygote: Path | None = None) -> tuple[dict[str, str], list[str]]:
     """Environment additions and nbgrader arguments that make the kernels nbgrader starts
     sandboxed as ``wrap`` does (nbgrader itself is not: it must read the gradebook).
 
@@ -218,6 +219,10 @@ def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
     ``sockets`` is where the kernels' socket files go: a short folder (``socket_folder()``
     makes one), since a Unix socket's path must fit in 107 bytes and a scratch folder may lie
     deep (a long TMPDIR).
+
+    ``zygote``: the control socket of an ``autograder.zygote.Zygote``, which then forks the
+    kernels in its own sandbox (hidden paths and limits are the zygote's; the kernel's
+    folder and ``sockets`` must lie in the folder the zygote shares).
     """
     scratch = Path(scratch).resolve()
     spec_dir = scratch / "jupyter" / "kernels" / KERNEL_NAME
@@ -229,7 +234,13 @@ def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
     runtime.mkdir(parents=True, exist_ok=True)
     kernel = [sys.executable, "-m", "ipykernel_launcher"]
     limits = limits_prefix(memory_bytes=memory_bytes, cpu_seconds=cpu_seconds)
-    if available():
+    if zygote is not None:
+        launch = {"zygote": str(zygote), "runtime": str(runtime)}
+        (spec_dir / "launch.json").write_text(json.dumps(launch, indent=1))
+        argv = [sys.executable, "-I", "-S", str(Path(__file__).resolve()), "kernel",
+                str(spec_dir / "launch.json"), "{connection_file}"]
+        display = "Python 3 (sandboxed, forked)"
+    elif available():
         # The socket folder too: other kernels' private folders (their keys) are in it.
         mounts, remounts = _bwrap_options(writable=[], hidden=[*hidden, scratch, runtime],
                                           network=False)
@@ -281,12 +292,35 @@ def _launch_kernel(spec_path: str, connection_file: str) -> None:
         os.symlink(private / f"kernel-{info[key]}", link)
     (private / "connection.json").write_text(json.dumps({**info, "ip": str(private / "kernel")}))
     cwd = Path.cwd().resolve()
+    if "zygote" in spec:
+        raise SystemExit(_forked_kernel(spec["zygote"], private / "connection.json", cwd))
     # The private folder last: it stays visible even inside the working folder.
     argv = [*spec["limits"], spec["bwrap"], *spec["mounts"],
             "--bind", str(cwd), str(cwd), "--bind", str(private), str(private),
             *_remounts(spec["hidden_folders"], [cwd, private]), "--chdir", str(cwd),
             *_environment_options(os.environ), "--", *spec["kernel"], "-f", str(private / "connection.json")]
     os.execv(argv[0], argv)
+
+
+def _forked_kernel(control: str, connection_file: Path, cwd: Path) -> int:
+    """Have the zygote listening at ``control`` fork the kernel, and stay until it ends (the
+    kernel manager watches this process; when it is killed, the zygote kills the kernel)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(60)  # a zygote still importing, on a loaded machine
+        connection.connect(control)
+        request = {"op": "kernel", "connection_file": str(connection_file), "cwd": str(cwd)}
+        connection.sendall(json.dumps(request).encode() + b"\n")
+        replies = connection.makefile("rb")
+        started = json.loads(replies.readline() or b"{}")
+        if "pid" not in started:
+            print(f"the zygote did not start the kernel: {started}", file=sys.stderr)
+            return 1
+        connection.settimeout(None)
+        ended = json.loads(replies.readline() or b"{}")
+    code = ended.get("exit", 1)
+    return code if code >= 0 else 128 - code
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -23,6 +25,7 @@ import pytest
 
 from autograder import sandbox
 from autograder.course import COURSE_DIR, copy_course, run_nbgrader
+from autograder.zygote import Zygote
 from tests.assignments import harness
 
 ASSIGNMENT = "02-activations"
@@ -110,9 +113,10 @@ def _probe(course: Path, port: int) -> str:
     return constants + PROBE
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """One autograde with sandboxed kernels: a probing submission and a spinning one."""
+@pytest.fixture(scope="module", params=["bwrap per kernel", "zygote"])
+def graded(tmp_path_factory, request):
+    """One autograde with sandboxed kernels: a probing submission and a spinning one; the
+    kernels are started by bwrap each, or forked by a zygote in its sandbox."""
     if not sandbox.available():
         pytest.skip(f"no sandbox here: {sandbox.why_unavailable()}")
     root = tmp_path_factory.mktemp("sandbox")
@@ -124,15 +128,63 @@ def graded(tmp_path_factory):
     harness.submit(course, ASSIGNMENT, "prober",
                    {**solution, "sigmoid": solution["sigmoid"] + "\n" + _probe(course, listener.getsockname()[1])})
     harness.submit(course, ASSIGNMENT, "spinner", {**solution, "relu": "while True:\n    pass\n"})
-    with sandbox.socket_folder() as sockets:
-        env, args = sandbox.kernel_setup(root / "scratch", hidden=[course], memory_bytes=2 * 2**30,
-                                         cpu_seconds=8, sockets=sockets)
+    with _kernels(request.param, root / "scratch", hidden=[course], memory_bytes=2 * 2**30,
+                  cpu_seconds=8, course=course) as (env, args, _):
         result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, *args],
                                 cwd=course, capture_output=True, text=True, timeout=600,
                                 env={**os.environ, **env, "FDL_GRADER_SECRET": "hunter2",
                                      "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
     listener.close()
     return course, result
+
+
+@contextmanager
+def _kernels(launch: str, scratch: Path, *, hidden: list[Path], memory_bytes: int,
+             cpu_seconds: int, course: Path | None = None):
+    """(environment, nbgrader arguments, a folder kernels may run in) for sandboxed kernels
+    that ``launch`` says how to start: bwrap per kernel, or a zygote (then ``course``'s
+    autograded folder lies in what the zygote shares)."""
+    if launch == "bwrap per kernel":
+        scratch.mkdir(parents=True)
+        with sandbox.socket_folder() as sockets:
+            yield (*sandbox.kernel_setup(scratch, hidden=hidden, memory_bytes=memory_bytes,
+                                         cpu_seconds=cpu_seconds, sockets=sockets), scratch.parent)
+        return
+    zygote = Zygote(hidden=hidden, memory_bytes=memory_bytes, cpu_seconds=cpu_seconds)
+    try:
+        if course is not None:
+            (zygote.shared / "autograded").mkdir()
+            (course / "autograded").symlink_to(zygote.shared / "autograded")
+        yield (*sandbox.kernel_setup(zygote.root / "scratch", hidden=hidden,
+                                     memory_bytes=memory_bytes, cpu_seconds=cpu_seconds,
+                                     sockets=zygote.sockets, zygote=zygote.control),
+               zygote.shared)
+    finally:
+        if course is not None:  # keep what was graded, for the tests to read
+            shutil.copytree(zygote.shared / "autograded", course / "graded")
+            (course / "autograded").unlink()
+            (course / "graded").rename(course / "autograded")
+        zygote.close()
+
+
+def start_kernel(env: dict, args: list[str], cwd: Path, monkeypatch):
+    """A kernel manager and a ready client for the kernelspec ``kernel_setup`` made."""
+    from jupyter_client import KernelManager
+    from traitlets.config import Config
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    config = Config()
+    for arg in args:
+        key, value = arg[2:].split("=", 1)
+        section, trait = key.split(".")
+        config[section][trait] = value
+    manager = KernelManager(kernel_name=sandbox.KERNEL_NAME, config=config)
+    manager.start_kernel(cwd=str(cwd))
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    return manager, client
 
 
 def _report(course: Path) -> dict:
@@ -218,30 +270,19 @@ def test_kernelspec_without_bwrap_has_limits_and_claims_no_isolation(tmp_path, m
 
 
 @needs_bwrap
-def test_sandboxed_kernel_can_be_interrupted_and_shut_down(tmp_path, monkeypatch, request):
+@pytest.mark.parametrize("launch", ["bwrap per kernel", "zygote"])
+def test_sandboxed_kernel_can_be_interrupted_and_shut_down(tmp_path, monkeypatch, launch):
     """What nbgrader's cell timeout does: interrupt a spinning cell (through the kernel's
     control channel, since a signal to bwrap would not reach it), then run the next cell."""
-    from jupyter_client import KernelManager
-    from traitlets.config import Config
+    with _kernels(launch, tmp_path / "scratch", hidden=[], memory_bytes=2 * 2**30,
+                  cpu_seconds=60) as (env, args, work):
+        (work / "notebook folder").mkdir()
+        manager, client = start_kernel(env, args, work / "notebook folder", monkeypatch)
+        _interrupt_and_shut_down(manager, client)
 
-    sockets = sandbox.socket_folder()
-    request.addfinalizer(sockets.cleanup)
-    env, args = sandbox.kernel_setup(tmp_path, hidden=[], memory_bytes=2 * 2**30, cpu_seconds=60,
-                                     sockets=sockets.name)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    config = Config()
-    for arg in args:
-        key, value = arg[2:].split("=", 1)
-        section, trait = key.split(".")
-        config[section][trait] = value
-    manager = KernelManager(kernel_name=sandbox.KERNEL_NAME, config=config)
-    (tmp_path / "notebook folder").mkdir()
-    manager.start_kernel(cwd=str(tmp_path / "notebook folder"))
-    client = manager.client()
-    client.start_channels()
+
+def _interrupt_and_shut_down(manager, client) -> None:
     try:
-        client.wait_for_ready(timeout=60)
         spinning = client.execute("while True:\n    pass")
         time.sleep(1)
         manager.interrupt_kernel()
