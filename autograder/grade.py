@@ -44,7 +44,7 @@ Design (the decisions, and why):
   worker, which grades several at once, starts each kernel through bubblewrap. Kernels' sockets live in a
   short folder of their own under /tmp (a Unix socket path is limited to 107 bytes, which a
   deep TMPDIR would exceed), and nbgrader's temporary files in the submission's scratch.
-- **Verdicts outside the kernel.** When present, ``autograder.scan`` flags suspicious code and
+- **Verdicts outside the kernel.** ``autograder.scan`` flags suspicious code and
   ``autograder.verify`` re-runs the solution cells in a fresh process and compares arrays with
   the reference. A part refuted by verification scores 0 with the verdict as the reason; if
   nbgrader had given it points, the submission is flagged ``verification-mismatch``.
@@ -87,7 +87,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Dict, Unicode
 
-from autograder import sandbox
+from autograder import sandbox, scan, verify
 from autograder.course import COURSE_DIR, assignments, run_nbgrader
 from autograder.zygote import Zygote
 
@@ -242,7 +242,7 @@ def _error_record(job: Job, reason: str, started: float) -> dict:
             "key": job.key, "status": ERROR, "reason": reason, "score": 0.0,
             "max_score": sum(parts.values()),
             "parts": {g: {"score": 0.0, "max_score": m} for g, m in parts.items()},
-            "flags": [], "notes": [], "unchecked": [], "sandboxed": False, "verified": False,
+            "flags": [], "notes": [], "sandboxed": False, "verified": False,
             "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -252,12 +252,12 @@ def _grade_submission(job: Job, started: float) -> dict:
     source_path = Path(job.template) / "source" / job.assignment / job.notebook
     source = nbformat.read(source_path, as_version=4)
     parts = _max_points(source)
-    # notes: what the student's feedback shows too; unchecked: checks that could not run;
-    # flags: for the instructor only (scan findings, verification mismatches)
+    # notes: what the student's feedback shows too; flags: for the instructor only (scan
+    # findings, verification mismatches)
     record = {"version": RECORD_VERSION, "student": job.student, "assignment": job.assignment,
               "key": job.key, "status": UNGRADABLE, "reason": "", "score": 0.0,
               "max_score": sum(parts.values()), "parts": {}, "flags": [], "notes": [],
-              "unchecked": [], "sandboxed": False, "verified": False}
+              "sandboxed": False, "verified": False}
     check = preflight(folder, job.notebook)
     record["notes"] = list(check.notes)
     autograded = course / "autograded" / job.student / job.assignment
@@ -312,7 +312,7 @@ def _finish(record: dict, started: float) -> dict:
 def _reason(record: dict) -> str:
     lost = [f"{g} {p['score']:g}/{p['max_score']:g}" for g, p in record["parts"].items()
             if p["score"] < p["max_score"]]
-    pieces = record["notes"] + record["unchecked"]
+    pieces = list(record["notes"])
     pieces += [f"{g}: " + " ".join(p["verdict"].split()) for g, p in record["parts"].items()
                if p.get("verdict")]  # one line: a CSV cell
     pieces += [f"flag {f['code']}: {f['message']}" for f in record["flags"]]
@@ -575,11 +575,6 @@ def _scores(course: Path, job: Job) -> dict[str, float]:
 
 def _scan(record: dict, notebook: Path, source: Path) -> None:
     try:
-        from autograder import scan
-    except ImportError:
-        record["unchecked"].append("not scanned (autograder.scan is not installed)")
-        return
-    try:
         flags = scan.scan_submission(notebook, source)
     except Exception as error:  # a scanner bug must not cost the student the grade
         record["flags"].append({"code": "scan-failed",
@@ -591,11 +586,6 @@ def _scan(record: dict, notebook: Path, source: Path) -> None:
 def _verify(record: dict, notebook: Path, job: Job, stopped: frozenset[int]) -> None:
     """Let verification refute parts: a refuted part scores 0, with the verdict as reason.
     The cells nbgrader's run had to stop (``stopped``, by index) are not run there either."""
-    try:
-        from autograder import verify
-    except ImportError:
-        record["unchecked"].append("not verified (autograder.verify is not installed)")
-        return
     try:
         # verify shares its time among the parts (and the definitions): each share is a cell's
         budget = min(job.limits.timeout, job.limits.cell_timeout * (len(record["parts"]) + 1))

@@ -88,14 +88,12 @@ def test_status_reason_and_points(graded, student):
 
 @pytest.mark.parametrize("student", sorted(FLAGS))
 def test_suspicious_submissions_are_flagged(graded, student):
-    pytest.importorskip("autograder.scan", reason="autograder.scan (engineer S) not present")
     record = graded[2][student]
     assert "flagged:" in record["status"] and FLAGS[student] in record["status"], record
     assert f"flag {FLAGS[student]}:" in record["reason"]
 
 
 def test_honest_submissions_are_not_flagged(graded):
-    pytest.importorskip("autograder.scan", reason="autograder.scan (engineer S) not present")
     for student in ("correct", "alternative", "naive_sigmoid", "renamed", "huge_output",
                     "loop_at_definition"):
         assert "flagged" not in graded[2][student]["status"], graded[2][student]["reason"]
@@ -105,7 +103,6 @@ def test_honest_submissions_are_not_flagged(graded):
 def test_tampering_earns_nothing_beyond_the_honest_code(graded, student):
     """Rebinding the checks, or an AST transformer that deletes every raise, fools nbgrader;
     verification outside the kernel gives the part 0 and flags the mismatch."""
-    pytest.importorskip("autograder.verify", reason="autograder.verify (engineer S) not present")
     record = graded[2][student]
     lost = graded[3][student]
     assert {p for p, s in _points(record).items() if s == 0} == lost, record["reason"]
