@@ -51,6 +51,7 @@ from typing import Callable
 import numpy as np
 
 from course_lib.testing import CheckFailed, check_close, check_derivative, check_no_warnings
+from course_lib.testing import substitute  # noqa: F401  (for the specs' probes, as in the child)
 
 from . import sandbox
 from .course import COURSE_DIR
@@ -140,8 +141,8 @@ def probe(function: Callable, reference: dict | None, *args, name: str, outputs:
     message the student sees as it is.
 
     ``function`` runs in the child with the notebook's namespace: it must be a module-level
-    function of the spec that uses nothing but ``np``, ``unwatched``, its namespace and its
-    arguments (its source is all the child gets). With ``numerical``, a function of the same
+    function of the spec that uses nothing but ``np``, ``unwatched``, ``substitute``, its
+    namespace and its arguments (its source is all the child gets). With ``numerical``, a function of the same
     arguments returning a tuple (one entry per output: centered differences of the reference
     forward, or None), each output must match those as well. With ``watch``, all the probe
     runs is watched but what it calls through ``unwatched(f)``: a reference it substitutes on

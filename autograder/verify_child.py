@@ -24,6 +24,9 @@ import warnings
 
 import numpy as np
 
+# Before the notebook's code runs, which could replace it in sys.modules.
+from course_lib.testing import substitute
+
 MESSAGE_CHARACTERS = 400
 WATCHED_NAMES = 5  # the functions of watched modules a call reports, at most
 
@@ -192,11 +195,11 @@ def main(work: str) -> None:
                 exec(compile(cell["source"], f"<cell {cell['name']}>", "exec"), namespace)
         except BaseException as error:
             problems.append(_describe(error))
-    # The spec's probes (instructor code, as text) see numpy and unwatched, nothing of the
-    # notebook's globals; the notebook's namespace is what each probe is given.
+    # The spec's probes (instructor code, as text) see numpy, unwatched and substitute,
+    # nothing of the notebook's globals; the notebook's namespace is what each probe is given.
     probes = {}
     for name, source in request["probes"].items():
-        scope = {"np": np, "unwatched": unwatched}
+        scope = {"np": np, "unwatched": unwatched, "substitute": substitute}
         exec(compile(request["probe_helpers"], f"<probe {name}>", "exec"), scope)
         exec(compile(source, f"<probe {name}>", "exec"), scope)
         probes[name] = scope[name]

@@ -26,7 +26,7 @@ import numpy as np
 from course_lib import graph, layers, losses
 from course_lib.gradcheck import numerical_gradient
 
-from ..verify import probe, unwatched
+from ..verify import probe, substitute, unwatched
 
 SETUP = ("setup",)
 REFERENCES = ("course_lib.layers",)
@@ -141,16 +141,9 @@ def two_layer_loss_probe(ns, X, y, W1, b1, W2, b2, output):
     def relu_backward(dout, cache):
         return dout * (cache > 0)
 
-    substitutes = {"linear_forward": linear_forward, "linear_backward": linear_backward,
-                   "relu_forward": relu_forward, "relu_backward": relu_backward}
-    saved = {name: ns[name] for name in substitutes if name in ns}
-    ns.update(substitutes)
-    try:
+    with substitute(ns, linear_forward=linear_forward, linear_backward=linear_backward,
+                    relu_forward=relu_forward, relu_backward=relu_backward):
         result = ns["two_layer_loss"](X, y.astype(int), {"W1": W1, "b1": b1, "W2": W2, "b2": b2})
-    finally:
-        for name in substitutes:
-            ns.pop(name)
-        ns.update(saved)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise TypeError(f"two_layer_loss should return the pair (loss, grads), got {type(result).__name__}")
     loss, grads = result

@@ -24,7 +24,7 @@ import numpy as np
 from course_lib import layers
 from course_lib.gradcheck import numerical_gradient
 
-from ..verify import probe
+from ..verify import probe, substitute
 
 SETUP = ("setup",)
 REFERENCES = ()
@@ -122,11 +122,8 @@ def running_probe(ns, gamma, beta, running_mean, running_var, *batches, training
         return value
 
     running_mean, running_var = running_mean.copy(), running_var.copy()
-    absent = object()
-    saved = ns.get("batchnorm_train_forward", absent)
-    ns["batchnorm_train_forward"] = train_forward
     means, variances, outs, x_hats, evaluations = [], [], [], [], []
-    try:
+    with substitute(ns, batchnorm_train_forward=train_forward):
         for call, x in enumerate(batches, start=1):
             train = call <= training_calls
             result = ns["batchnorm_forward"](x, gamma, beta, running_mean, running_var, train=train, **options)
@@ -145,11 +142,6 @@ def running_probe(ns, gamma, beta, running_mean, running_var, *batches, training
                 evaluations.append(out)
             means.append(np.array(running_mean, dtype=float))
             variances.append(np.array(running_var, dtype=float))
-    finally:
-        if saved is absent:
-            ns.pop("batchnorm_train_forward", None)
-        else:
-            ns["batchnorm_train_forward"] = saved
     if returns == "statistics":
         return np.stack(means), np.stack(variances)
     if returns == "training":
@@ -169,12 +161,9 @@ def not_calling_probe(ns, x, gamma, beta, dout, part):
         x_hat = (x - x.mean(axis=0)) * inv_std
         return gamma * x_hat + beta, (x_hat, gamma, inv_std)
 
-    absent = object()
-    saved = ns.get("batchnorm_train_forward", absent)
-    if part == "batchnorm_forward":
-        ns["batchnorm_train_forward"] = train_forward
     d = x.shape[1]
-    try:
+    standin = {"batchnorm_train_forward": train_forward} if part == "batchnorm_forward" else {}
+    with substitute(ns, **standin):
         if part == "batchnorm_train_forward":
             ns[part](x, gamma, beta)
         elif part == "batchnorm_backward":
@@ -182,11 +171,6 @@ def not_calling_probe(ns, x, gamma, beta, dout, part):
         else:
             for train in (True, False):
                 ns[part](x, gamma, beta, np.zeros(d), np.ones(d), train=train)
-    finally:
-        if saved is absent:
-            ns.pop("batchnorm_train_forward", None)
-        else:
-            ns["batchnorm_train_forward"] = saved
     return 0.0
 
 

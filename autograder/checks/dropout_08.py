@@ -26,7 +26,7 @@ from course_lib import layers as reference
 from course_lib import nn
 from course_lib.gradcheck import numerical_gradient
 
-from ..verify import probe, unwatched
+from ..verify import probe, substitute, unwatched
 
 SETUP = ("setup",)
 REFERENCES = ()
@@ -89,19 +89,10 @@ def run_layer(ns, x1, x2, x3, dout, *, p, seed, passes):
             average.append(np.mean([averaged.forward(x1) for _ in range(passes)], axis=0))
         return (back, *evaluated, back_eval, *average)
 
-    absent = object()
-    saved = {name: ns.get(name, absent) for name in ("dropout_forward", "dropout_backward")}
-    ns.update(dropout_forward=dropout_forward, dropout_backward=dropout_backward)
-    try:
+    with substitute(ns, dropout_forward=dropout_forward, dropout_backward=dropout_backward):
         layer = unwatched(ns["Dropout"])(p, seed=seed)
         outs = [layer.forward(x) for x in (x1, x2, x3)]
         rest = unwatched(after_training)(layer)
-    finally:
-        for name, value in saved.items():
-            if value is absent:
-                ns.pop(name, None)
-            else:
-                ns[name] = value
     return (*outs, *rest)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from course_lib import data, neuron as reference
 from course_lib.gradcheck import numerical_gradient
 
-from ..verify import probe
+from ..verify import probe, substitute
 
 SETUP = ("setup",)
 REFERENCES = ("course_lib.neuron", "course_lib.losses")
@@ -61,12 +61,8 @@ def perceptron_training(ns, X, y, lr, max_epochs, seed):
         outputs = (np.atleast_2d(np.asarray(X, dtype=float)) @ w + b >= 0).astype(np.intp)
         return outputs if np.ndim(X) == 2 else outputs[0]
 
-    saved = {name: ns[name] for name in ("perceptron_update", "threshold_unit") if name in ns}
-    ns.update(perceptron_update=update, threshold_unit=unit)
-    try:
+    with substitute(ns, perceptron_update=update, threshold_unit=unit):
         w, b, errors = ns["train_perceptron"](X, y.astype(int), lr=lr, max_epochs=max_epochs, seed=seed)
-    finally:
-        ns.update(saved)
     return np.asarray(errors, dtype=float), w, b
 
 
@@ -102,25 +98,16 @@ PROBE_HELPERS = ("stable_predict_proba", "stable_logistic_loss", "reference_logi
 
 def logistic_gradients(ns, X, y, w, b):
     """logistic_gradient with the reference predict_proba and logistic_loss in place of the notebook's."""
-    saved = {name: ns[name] for name in ("predict_proba", "logistic_loss") if name in ns}
-    ns.update(predict_proba=stable_predict_proba, logistic_loss=stable_logistic_loss)
-    try:
+    with substitute(ns, predict_proba=stable_predict_proba, logistic_loss=stable_logistic_loss):
         dw, db = ns["logistic_gradient"](X, y.astype(int), w, b)
-    finally:
-        ns.update(saved)
     return dw, db
 
 
 def logistic_training(ns, X, y, lr, n_steps):
     """train_logistic with the reference predict_proba, logistic_loss and logistic_gradient."""
-    names = ("predict_proba", "logistic_loss", "logistic_gradient")
-    saved = {name: ns[name] for name in names if name in ns}
-    ns.update(predict_proba=stable_predict_proba, logistic_loss=stable_logistic_loss,
-              logistic_gradient=reference_logistic_gradient)
-    try:
+    with substitute(ns, predict_proba=stable_predict_proba, logistic_loss=stable_logistic_loss,
+                    logistic_gradient=reference_logistic_gradient):
         w, b, history = ns["train_logistic"](X, y.astype(int), lr=lr, n_steps=n_steps)
-    finally:
-        ns.update(saved)
     return np.asarray(history, dtype=float), w, b
 
 

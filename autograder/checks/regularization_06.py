@@ -27,7 +27,7 @@ from course_lib import model_selection, regularization
 from course_lib.gradcheck import numerical_gradient
 from course_lib.nn import Parameter
 
-from ..verify import probe
+from ..verify import probe, substitute
 
 SETUP = ("setup",)
 REFERENCES = ()
@@ -217,9 +217,10 @@ def random_search_probe(ns, space, n_iter, seed, check):
         return [dict(row) for row in ns["random_search"](evaluate, ranges, n_iter, seed)], calls
 
     ranges = {name: (low, high) for name, low, high in space}
-    saved = {name: ns[name] for name in ["log_uniform"] if name in ns}
-    ns["log_uniform"] = lambda low, high, size, rng: np.exp(rng.uniform(np.log(low), np.log(high), size))
-    try:
+    def log_uniform(low, high, size, rng):
+        return np.exp(rng.uniform(np.log(low), np.log(high), size))
+
+    with substitute(ns, log_uniform=log_uniform):
         if check == "refused":
             for bad in [0, -3]:
                 try:
@@ -232,9 +233,6 @@ def random_search_probe(ns, space, n_iter, seed, check):
             tables = [[[row[name] for name in ranges] for row in search(s)[0]] for s in (seed, seed, seed + 1)]
         else:
             rows, calls = search(seed)
-    finally:
-        ns.pop("log_uniform")
-        ns.update(saved)
     if check == "seeded":
         first, again, other = (np.array(t, dtype=float) for t in tables)
         if first.shape != again.shape or not np.all(np.abs(again - first) <= 1e-12 + 1e-7 * np.abs(first)):

@@ -19,7 +19,7 @@ import numpy as np
 
 from course_lib import data, nn
 
-from ..verify import probe
+from ..verify import probe, substitute
 
 SETUP = ("setup",)
 REFERENCES = ()
@@ -113,18 +113,8 @@ def table_probe(ns, target, widths, low, high):
 
     targets = {"exp": np.exp, "abs": np.abs}
     f = targets[target] if target in targets else ns["data"].FUNCTIONS_1D[target]
-    absent = object()
-    standins = {"interpolating_network": standin_network, "sup_error": standin_error}
-    saved = {name: ns.get(name, absent) for name in standins}
-    ns.update(standins)
-    try:
+    with substitute(ns, interpolating_network=standin_network, sup_error=standin_error):
         return ns["width_error_table"](f, widths, low, high)
-    finally:
-        for name, value in saved.items():
-            if value is absent:
-                ns.pop(name, None)
-            else:
-                ns[name] = value
 
 
 def rate_probe(ns, widths, errors, as_lists=False):
