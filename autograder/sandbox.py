@@ -19,7 +19,8 @@ student's functions on secret inputs. Both go through bubblewrap (Debian's ``bwr
   no capabilities, no further user namespaces, and death with the parent process;
 - resource limits from ``prlimit``: address space (a 10 GB allocation fails with
   MemoryError), CPU seconds (SIGXCPU, then SIGKILL a second later for code that ignores it),
-  file size, and no core dumps.
+  file size, and no core dumps; where the grader may create control groups (``Cgroup``),
+  the number of processes and the memory of the kernels of a zygote together.
 
 Kernels talk to nbgrader over ZeroMQ; a kernel in its own network namespace cannot share TCP
 ports with nbgrader, so sandboxed kernels use the ``ipc`` transport (Unix sockets in a
@@ -35,9 +36,11 @@ import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 KERNEL_NAME = "fdl-sandbox"
@@ -263,6 +266,82 @@ def kernel_setup(scratch: Path, *, hidden: list[Path], memory_bytes: int | None,
     arguments = [f"--ExecutePreprocessor.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
                  f"--KernelManager.ip={runtime / 'kernel'}"]
     return environment, arguments
+
+
+class Cgroup:
+    """A control group: how many processes (threads included) and how much memory a group of
+    processes may use together. Per-process limits do not stop a fork bomb, nor a memory
+    bomb spread over many processes; this does. It needs write access to the cgroup
+    filesystem (v1 or v2; root, in practice): ``create`` returns None where there is none."""
+
+    ROOT = Path("/sys/fs/cgroup")
+
+    def __init__(self, folders: dict[Path, dict[str, int]]):
+        self.folders = list(folders)
+
+    @classmethod
+    def create(cls, *, processes: int, memory_bytes: int | None) -> Cgroup | None:
+        name = f"fdl-{os.getpid()}-{os.urandom(4).hex()}"
+        if (cls.ROOT / "cgroup.controllers").exists():  # v2: one tree; its root delegates
+            enabled = (cls.ROOT / "cgroup.subtree_control").read_text().split()
+            settings = {cls.ROOT / name: {"pids.max": processes, **(
+                {"memory.max": memory_bytes} if memory_bytes and "memory" in enabled else {})}}
+            if "pids" not in enabled:
+                return None
+        else:  # v1: a tree per controller
+            settings = {cls.ROOT / "pids" / name: {"pids.max": processes}}
+            if memory_bytes and (cls.ROOT / "memory").is_dir():
+                settings[cls.ROOT / "memory" / name] = {"memory.limit_in_bytes": memory_bytes}
+        group = cls(settings)
+        try:
+            for folder in settings:  # what graders killed outright left behind: empty
+                for stale in folder.parent.glob("fdl-*-*"):
+                    if not _alive(int(stale.name.split("-")[1])):
+                        cls({stale: {}}).close()
+            for folder, values in settings.items():
+                folder.mkdir()
+                for file, value in values.items():
+                    (folder / file).write_text(str(value))
+        except OSError:
+            group.close()
+            return None
+        return group
+
+    def enter(self) -> None:
+        """Put the calling process in the group (its children follow): a ``preexec_fn``."""
+        for folder in self.folders:
+            (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def close(self) -> None:
+        """Kill what runs in the group, and remove it."""
+        for folder in self.folders:
+            for _ in range(100):
+                try:
+                    pids = (folder / "cgroup.procs").read_text().split()
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.01)
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def socket_folder() -> tempfile.TemporaryDirectory:

@@ -15,6 +15,9 @@ submission from reaching the next:
   sandbox's private folders are emptied (a file a kernel left in /tmp, such as an IPython
   startup script, would otherwise run in the next kernel); the worker resets it again when a
   submission is done, and empties the bound folder;
+- where control groups can be made (``sandbox.Cgroup``), the zygote and its kernels are
+  limited together to ``PROCESSES`` processes and threads, and to one kernel's memory cap
+  plus ``ZYGOTE_BYTES``: a fork bomb, or a memory bomb spread over processes, stops there;
 - kernels cannot talk to the zygote: its control socket's path is hidden from the sandbox,
   and the forked kernel closes the socket; the zygote is not dumpable (no tracing, no
   reading its memory); a kernel that kills it kills its whole namespace, itself included, and
@@ -41,6 +44,11 @@ from autograder import sandbox
 
 CHILD = Path(__file__).with_name("zygote_child.py")
 RESET_SECONDS = 20
+# What the zygote and the kernels it forks may use together, where control groups can be
+# made: processes and threads (a kernel runs about ten threads), and memory beyond one
+# kernel's cap (the zygote's own, about 200 MB).
+PROCESSES = 256
+ZYGOTE_BYTES = 512 * 2**20
 
 
 class ZygoteFailed(RuntimeError):
@@ -61,6 +69,8 @@ class Zygote:
         self.sockets = self.short / "s"
         self.control = self.short / "control"
         self.process: subprocess.Popen | None = None
+        self.cgroup = sandbox.Cgroup.create(
+            processes=PROCESSES, memory_bytes=memory_bytes + ZYGOTE_BYTES if memory_bytes else None)
         self._start()
 
     def _start(self) -> None:
@@ -79,7 +89,8 @@ class Zygote:
         with open(self.root / "zygote.log", "ab") as log:
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=log, pass_fds=[listener.fileno()],
-                                            start_new_session=True)
+                                            start_new_session=True,
+                                            preexec_fn=self.cgroup.enter if self.cgroup else None)
         listener.close()
 
     def _stop(self) -> None:
@@ -119,6 +130,8 @@ class Zygote:
 
     def close(self) -> None:
         self._stop()
+        if self.cgroup:
+            self.cgroup.close()
         shutil.rmtree(self.root, ignore_errors=True)
         self._short.cleanup()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder import sandbox, zygote_child
-from autograder.zygote import Zygote
+from autograder.zygote import PROCESSES, ZYGOTE_BYTES, Zygote
 from tests.autograder.test_sandbox import start_kernel
 
 pytestmark = pytest.mark.skipif(not sandbox.available(),
@@ -164,3 +164,78 @@ def test_a_kernel_that_kills_the_zygote_dies_with_it_and_a_new_zygote_takes_over
 def test_the_zygote_runs_only_in_a_pid_namespace_of_its_own():
     """It kills every other process of its namespace: never on the host's."""
     assert not zygote_child._own_namespace(os.readlink("/proc/self/ns/pid"))
+
+
+FORK_BOMB = '''
+import errno, subprocess
+for folder in FOLDERS:  # its own limits: read-only to it
+    try:
+        open(folder + "/cgroup.procs", "w").write("1")
+        raise SystemExit("the kernel could leave its control group")
+    except OSError:
+        pass
+started, failure = [], None
+for _ in range(1000):
+    try:
+        started.append(subprocess.Popen(["sleep", "60"]))
+    except OSError as error:
+        failure = errno.errorcode.get(error.errno, str(error))
+        break
+print(json.dumps([len(started), failure]))
+'''
+
+SPREAD_MEMORY = '''
+import os, time
+children = []
+for _ in range(5):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            block = bytearray(700 * 2**20)
+            for i in range(0, len(block), 4096):  # touch every page: resident, not reserved
+                block[i] = 1
+            time.sleep(3)
+        finally:
+            os._exit(0)
+    children.append(pid)
+statuses = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+print(json.dumps(statuses))
+'''
+
+
+def _needs_cgroup(zygote: Zygote) -> None:
+    if zygote.cgroup is None:
+        pytest.skip("no control groups can be made here (they need root, or a delegated subtree)")
+
+
+def test_a_fork_bomb_stops_at_the_process_limit(zygote, monkeypatch):
+    _needs_cgroup(zygote)
+    manager, client = _kernel(zygote, monkeypatch, "first")
+    try:
+        started, failure = _run(client, f"FOLDERS = {[str(f) for f in zygote.cgroup.folders]!r}\n"
+                                        + FORK_BOMB)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert failure == "EAGAIN" and started < PROCESSES, (started, failure)
+    zygote.reset()
+    manager, client = _kernel(zygote, monkeypatch, "second")  # the processes went with the reset
+    try:
+        assert _run(client, "print(json.dumps(1 + 1))") == 2
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def test_memory_spread_over_processes_stops_at_the_group_cap(zygote, monkeypatch):
+    """Five processes of 700 MB each, resident: each is under the 2 GB cap per process, and
+    together over the group's 2 GB + ZYGOTE_BYTES, so not all of them live."""
+    _needs_cgroup(zygote)
+    manager, client = _kernel(zygote, monkeypatch, "first")
+    try:
+        statuses = _run(client, SPREAD_MEMORY)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert 5 * 700 * 2**20 > zygote.memory_bytes + ZYGOTE_BYTES
+    assert -9 in statuses, statuses
