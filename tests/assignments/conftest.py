@@ -7,6 +7,7 @@ each would grade it again. ``python3 dev.py test`` runs with ``--dist loadgroup`
 import pytest
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         callspec = getattr(item, "callspec", None)

@@ -9,6 +9,9 @@ else has written into _build/html since).
 
 The browser tests drive Debian's Chromium with Playwright and are skipped where
 /usr/bin/chromium is not installed.
+
+Under ``pytest -n`` every test here runs on one worker (``--dist loadgroup``): a second worker
+would only wait, minutes, for the first one's build, when it could run other tests meanwhile.
 """
 from __future__ import annotations
 
@@ -92,6 +95,14 @@ def exclusive_lock(path: Path):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("book"))
 
 
 @pytest.fixture(scope="session")
