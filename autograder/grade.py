@@ -40,8 +40,9 @@ Design (the decisions, and why):
   the verification specs), else as resource limits on the whole nbgrader run (nothing then
   pretends to be isolated; the record says ``sandboxed: false``). A local worker forks its
   sandboxed kernels from a warm zygote of its own (``autograder.zygote``: a kernel then
-  starts in 0.1 s of CPU instead of 1.3 s), which it resets between submissions; a Dask
-  worker, which grades several at once, starts each kernel through bubblewrap. Kernels' sockets live in a
+  starts in 0.1 s of CPU instead of 1.3 s), which it resets between submissions, and which
+  bounds its kernels' processes and memory together where a control group can be made; a
+  Dask worker, which grades several at once, starts each kernel through bubblewrap. Kernels' sockets live in a
   short folder of their own under /tmp (a Unix socket path is limited to 107 bytes, which a
   deep TMPDIR would exceed), and nbgrader's temporary files in the submission's scratch.
 - **Verdicts outside the kernel.** ``autograder.scan`` flags suspicious code and

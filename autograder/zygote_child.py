@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import sys
+import threading
 import time
 
 # Modules a kernel imports when it starts and when the notebooks run (IPython, ipykernel and
@@ -31,8 +32,8 @@ import time
 PREIMPORTED = ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
                "ipykernel.debugger", "IPython.core.completerlib", "IPython.core.debugger",
                "IPython.core.oinspect", "IPython.extensions.storemagic", "psutil", "sqlite3",
-               "tornado.platform.asyncio", "faulthandler", "numpy", "numpy.random", "matplotlib.pyplot",
-               "matplotlib_inline.backend_inline"]
+               "tornado.platform.asyncio", "faulthandler", "numpy", "numpy.random",
+               "matplotlib.pyplot", "matplotlib_inline.backend_inline"]
 PRIVATE = ["/tmp", "/var/tmp", "/run", "/dev/shm"]  # emptied at each reset
 DEVICES = "/dev"  # writable too: what a kernel adds there is removed
 PR_SET_DUMPABLE = 4
@@ -253,6 +254,8 @@ def main(argv: list[str]) -> None:
             __import__(name)
         except Exception as error:  # the kernel will import it (or fail) itself
             print(f"zygote: not preimported: {name}: {error}", file=sys.stderr)
+    if threading.active_count() > 1:  # a forked kernel would inherit its locks, not its threads
+        raise SystemExit(f"zygote: a preimported module started a thread: {threading.enumerate()}")
     # Kernels run as the same user: non-dumpable, the zygote cannot be traced or have its
     # memory read or written by them (/proc/<pid>/mem).
     _prctl(PR_SET_DUMPABLE, 0)
