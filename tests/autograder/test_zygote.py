@@ -92,6 +92,14 @@ def _kernel(zygote: Zygote, monkeypatch, name: str):
     return start_kernel(env, args, folder, monkeypatch)
 
 
+def _wait_for_daemon() -> None:
+    """Until the daemon a kernel started has become ``MARKER`` (bash execs it a moment later)."""
+    deadline = time.monotonic() + 30
+    while not _host_daemons():
+        assert time.monotonic() < deadline, "the daemon did not start: the test would prove nothing"
+        time.sleep(0.05)
+
+
 def _host_daemons() -> list[str]:
     found = []
     for process in Path("/proc").iterdir():
@@ -107,7 +115,7 @@ def test_the_next_kernel_starts_as_fresh_as_a_new_process(zygote, monkeypatch):
     manager, client = _kernel(zygote, monkeypatch, "first")
     try:
         first_draws = _run(client, LEAVE_TRACES)
-        assert _host_daemons(), "the daemon did not start: the test would prove nothing"
+        _wait_for_daemon()
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
@@ -129,10 +137,11 @@ def test_reset_ends_what_a_kernel_left_and_empties_the_shared_folder(zygote, mon
     manager, client = _kernel(zygote, monkeypatch, "first")
     try:
         _run(client, LEAVE_TRACES)
+        _wait_for_daemon()
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
-    assert _host_daemons()
+    assert _host_daemons(), "the daemon should outlive its kernel"
     zygote.reset()
     assert _host_daemons() == []
     assert list(zygote.shared.iterdir()) == [] and list(zygote.sockets.iterdir()) == []
